@@ -4,16 +4,34 @@ Every solver returns a :class:`FixedPoint` carrying the point, whether it conver
 number of iterations and the residual ``||tau * f(x*)||_2`` (the norm of the right-hand sides
 of Eq. 14, in units of the state), so a failure is reported, never hidden behind NaN. All
 functions take one model and are pure JAX: ``eqx.filter_vmap`` them over a batched model.
+
+* :func:`normalization_fixed_point` -- closed form, exact for ``W_r = I`` (Eq. 4 / Eq. 88);
+* :func:`first_order_fixed_point` -- first-order correction in ``K = W_r - I``;
+* :func:`iterative_fixed_point`, :func:`algorithm1`, :func:`algorithm2` -- Algorithms 1 and 2 of
+  the paper (Section 6.1, Appendix G), main model only, meant for ``sigma_max(W_r) <= 1``;
+* :func:`newton_fixed_point` -- Newton on ``tau f(x) = 0`` (any model);
+* :func:`simulate_to_steady_state` -- Diffrax integration until ``||tau f||`` is small (any model).
+
+Only simulation is guaranteed to return a point the dynamics reach: the algebraic solvers can
+converge to an unstable fixed point (seen for Algorithm 2 and Newton when ``rho(W_r) > 1``);
+check the Jacobian spectrum when that matters.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
+import diffrax
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+import optimistix as optx
 from jax import Array
+from jax.typing import ArrayLike
 
 from ._safe import abs_pow, relu, relu_pow, sqrt_relu
 from .models.organics import ORGaNICs
+from .stability import jacobian
 
 #: Default tolerance on the relative residual ``||tau f(x)|| / max(1, ||x||)``.
 DEFAULT_TOLERANCE = 1e-10
@@ -89,15 +107,6 @@ def normalization_fixed_point(model: ORGaNICs, tol: float = DEFAULT_TOLERANCE) -
 # First-order correction, the iterative algorithms of the paper, Newton and simulation.
 # ---------------------------------------------------------------------------------------------
 
-import math  # noqa: E402
-from typing import Literal  # noqa: E402
-
-import diffrax  # noqa: E402
-import jax  # noqa: E402
-import optimistix as optx  # noqa: E402
-
-from .stability import jacobian  # noqa: E402
-
 #: Default tolerance of :func:`simulate_to_steady_state` (looser: an adaptive integrator
 #: approaches the fixed point exponentially and pays for every extra digit in steps).
 SIMULATION_TOLERANCE = 1e-9
@@ -130,7 +139,7 @@ def first_order_fixed_point(model: ORGaNICs, tol: float = DEFAULT_TOLERANCE) -> 
 
         x1 = -J0^{-1} f(x0),        x* = x0 + x1 + O(||K||^2)
 
-    Since ``f_I(x0) = 0`` and ``f - f_I`` is linear in ``K``, this is the exact first-order term
+    Since ``f_I(x0) = 0`` and ``f - f_I = O(K)``, this is the exact first-order term
     (for the main model with ``W`` all ones and scalar gains it reduces to the closed form of
     the research code, ``y1 = [D(1/sqrt(a0) - 1) - D(y0/a0) W D(b z (1 - sqrt(a0)))] K y0``,
     ``a1 = W D(2 b z (1 - sqrt(a0))) K y0``). Works for every variant and exponent ``p`` with
@@ -166,12 +175,13 @@ def _gate(a: Array, p: float) -> Array:
 def leading_eigenvalue(W_r: Array) -> Array:
     """Real part of the eigenvalue of ``W_r`` with the largest real part (``lambda_m`` of Eq. 115).
 
-    Uses ``jnp.linalg.eig`` (nonsymmetric eigensolver; CPU only in current JAX).
+    Uses ``jnp.linalg.eigvals`` (dense nonsymmetric eigensolver, LAPACK ``geev`` on CPU; it may
+    be unsupported on some accelerators), with the gradient stopped: it only seeds Algorithm 2.
     """
     return jnp.max(jnp.real(jnp.linalg.eigvals(jax.lax.stop_gradient(W_r))))
 
 
-def _initial_guess(model: ORGaNICs, init: str) -> tuple[Array, Array]:
+def _initial_guess(model: ORGaNICs, init: str, lambda_m: ArrayLike | None = None) -> tuple[Array, Array]:
     """Initial ``(y, a)`` of Algorithm 1 (lines 3-4) or Algorithm 2 (Eqs. 115-116)."""
     p = model.p
     drive = model.b * model.drive(0.0)
@@ -181,7 +191,7 @@ def _initial_guess(model: ORGaNICs, init: str) -> tuple[Array, Array]:
         a = floor + model.W @ abs_pow(recurrent_drive, p)
         y = recurrent_drive / _gate(a, p)
     else:
-        lam = leading_eigenvalue(model.W_r)
+        lam = leading_eigenvalue(model.W_r) if lambda_m is None else jnp.asarray(lambda_m, dtype=drive.dtype)
 
         def denominator(a: Array) -> Array:
             return lam - lam**2 + lam**2 * _gate(a, p)
@@ -202,6 +212,7 @@ def iterative_fixed_point(
     init: Initialization = "algorithm2",
     max_iter: int = 10,
     tol: float = DEFAULT_TOLERANCE,
+    lambda_m: ArrayLike | None = None,
 ) -> FixedPoint:
     r"""Algorithms 1 and 2 of the paper (Section 6.1, Appendix G): one iteration, two starts.
 
@@ -215,7 +226,9 @@ def iterative_fixed_point(
         a0 = (b0 sigma)**p + W @ |W_r (b z)|**p,           y0 = W_r (b z) / a0**(1/p)
 
     Initialization ``"algorithm2"`` (Eqs. 115-116, ``lambda_m`` = real part of the eigenvalue of
-    ``W_r`` with the largest real part)::
+    ``W_r`` with the largest real part, from :func:`leading_eigenvalue` unless given: the
+    dense eigendecomposition of ``W_r`` usually costs more than the iteration itself, so pass
+    ``lambda_m`` when many inputs share one ``W_r``)::
 
         c(a) = lambda_m - lambda_m**2 + lambda_m**2 a**(1/p)
         a0 = (b0 sigma)**p + W @ (|W_r (b z) / c((b0 sigma)**p)|**p * (b0 sigma)**p)
@@ -250,7 +263,7 @@ def iterative_fixed_point(
         a = floor + model.W @ (abs_pow(y, p) * a)
         return y, a, k + 1
 
-    y0, a0 = _initial_guess(model, init)
+    y0, a0 = _initial_guess(model, init, lambda_m)
     y, a, k = jax.lax.while_loop(keep_going, update, (y0, a0, jnp.zeros((), dtype=int)))
     return _finish(model, model.join_state(y, a), tol, k)
 
@@ -266,23 +279,22 @@ def algorithm2(model: ORGaNICs, **kwargs) -> FixedPoint:
 
 
 def default_initial_state(model) -> Array:
-    """Default starting state of :func:`newton_fixed_point` and :func:`simulate_to_steady_state`.
+    """Default starting state of :func:`simulate_to_steady_state` (and of Newton for models
+    other than the main variant).
 
-    * main-variant ORGaNICs (default ``a+``): the Algorithm-2 initial guess (Eqs. 115-116);
-    * other ORGaNICs variants: the normalization fixed point (Eq. 88);
+    * ORGaNICs (any variant, default ``a+``): the normalization fixed point (Eq. 4 / Eq. 88),
+      exact for ``W_r = I``;
     * ``ORGaNICsDynamicGains``: gains ``b = f(W_bx x)``, ``b0 = f(W_b0x x)`` (the gain equations
       without the ``y``/``a`` feedback) and the normalization point of the circuit with those
       gains and drive ``z = W_zx x``, all at ``t = 0``.
 
-    Raises ``ValueError`` for other models (pass ``x0`` explicitly).
+    Raises ``ValueError`` for other models or a custom ``a+`` (pass ``x0`` explicitly).
     """
     from .models.organics import ORGaNICsDynamicGains
 
     if isinstance(model, ORGaNICs):
         if model.a_plus is not None:
             raise ValueError("no default initial state for a custom a_plus; pass x0 explicitly")
-        if model.variant == "main":
-            return model.join_state(*_initial_guess(model, "algorithm2"))
         return normalization_fixed_point(model).state
     if isinstance(model, ORGaNICsDynamicGains):
         c = model.circuit
@@ -295,6 +307,28 @@ def default_initial_state(model) -> Array:
         y, a = circuit.split_state(normalization_fixed_point(circuit).state)
         return model.join_state(y, a, b, b0)
     raise ValueError(f"no default initial state for {type(model).__name__}; pass x0 explicitly")
+
+
+def newton_initial_state(model) -> Array:
+    """Default starting state of :func:`newton_fixed_point`.
+
+    For ORGaNICs (default ``a+``), whichever of two candidates has the smaller residual
+    ``||tau f||`` (non-finite candidates skipped): the normalization point (Eq. 4 / 88) and, for
+    the main model, the Algorithm-1 iterate (``max_iter=10``; no eigendecomposition needed),
+    for the rectified variants the first-order point (:func:`first_order_fixed_point`). Newton
+    from a poor start (for example the bare Algorithm-2 guess of Eqs. 115-116) more often lands
+    on another, unstable fixed point. Other models: :func:`default_initial_state`.
+    """
+    if not (isinstance(model, ORGaNICs) and model.a_plus is None):
+        return default_initial_state(model)
+    if model.variant == "main":
+        refined = algorithm1(model).state
+    else:
+        refined = first_order_fixed_point(model).state
+    candidates = jnp.stack([normalization_fixed_point(model).state, refined])
+    residuals = jax.vmap(lambda x: residual_norm(model, x))(candidates)
+    residuals = jnp.where(jnp.isfinite(residuals) & _is_finite(candidates), residuals, jnp.inf)
+    return candidates[jnp.argmin(residuals)]
 
 
 def _residual_fn(x: Array, model) -> Array:
@@ -312,14 +346,16 @@ def newton_fixed_point(
 
     Solves ``model.residual(x) = 0`` (units of the state) with ``optx.Newton(rtol=tol,
     atol=tol)`` (max-norm Cauchy termination) from ``x0`` (default
-    :func:`default_initial_state`). Works for any model with ``residual``, ``vector_field`` and
-    ``time_constants`` (every ORGaNICs variant, custom ``a+``, ``ORGaNICsDynamicGains``).
+    :func:`newton_initial_state`: the better of the normalization point and the Algorithm-1
+    iterate, or the first-order point for rectified variants). Works for any model with
+    ``residual``, ``vector_field`` and ``time_constants`` (every ORGaNICs variant,
+    ``ORGaNICsDynamicGains``; with a custom ``a+`` or another model pass ``x0``).
     ``converged`` requires Optimistix success, ``||tau f(x)|| <= tol * max(1, ||x||)`` and a finite
     state; ``iterations`` is the number of Newton steps. Newton finds *a* fixed point near
     ``x0``, not necessarily the stable one: check it with the Jacobian.
     """
     if x0 is None:
-        x0 = default_initial_state(model)
+        x0 = newton_initial_state(model)
     x0 = jnp.asarray(x0, dtype=float)
     solution = optx.root_find(
         _residual_fn,
@@ -339,13 +375,14 @@ def simulate_to_steady_state(
     *,
     t_max: float | Array | None = None,
     tol: float = SIMULATION_TOLERANCE,
-    rtol: float = 1e-10,
-    atol: float = 1e-12,
+    rtol: float | None = None,
+    atol: float | None = None,
     max_steps: int = 16384,
 ) -> FixedPoint:
     r"""Integrate ``dx/dt = f(x)`` (Eq. 14 / 34 / 86, 1/s) until it stops moving.
 
-    Diffrax ``Tsit5`` with a ``PIDController(rtol, atol)`` from ``x0`` (default
+    Diffrax ``Tsit5`` with a ``PIDController(rtol, atol)`` (default ``rtol = tol / 10``,
+    ``atol = tol / 1000``: the local error must stay below the residual sought) from ``x0`` (default
     :func:`default_initial_state`) over ``0 <= t <= t_max`` seconds (default
     ``2000 * max(tau)``), stopped early by an event at the end of the first accepted step with
     ``||tau f(x)|| <= tol * max(1, ||x||)``. The default ``tol = 1e-9`` is looser than the
@@ -360,6 +397,8 @@ def simulate_to_steady_state(
     x0 = jnp.asarray(x0, dtype=float)
     if t_max is None:
         t_max = 2000.0 * jnp.max(model.time_constants())
+    rtol = tol / 10.0 if rtol is None else rtol
+    atol = tol / 1000.0 if atol is None else atol
 
     def vector_field(t, x, m):
         return m.vector_field(t, x)
