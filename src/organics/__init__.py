@@ -1,16 +1,89 @@
-"""organics: stability of recurrent circuits with divisive normalization.
+"""organics: stability of recurrent circuits with divisive normalization (ORGaNICs).
 
-Importing the package switches JAX to float64 (``jax_enable_x64``): every analysis in the
-package (fixed points, Jacobians, spectra) is done in double precision.
+Importing the package
+
+* switches JAX to float64 (``jax_enable_x64``): every analysis (fixed points, Jacobians,
+  spectra) is done in double precision;
+* adds ``--xla_cpu_multi_thread_eigen=false`` to ``XLA_FLAGS`` unless that flag is already set,
+  before JAX starts its CPU backend. With jaxlib 0.10 on a 2-core machine, vmapped LAPACK calls
+  (eig, eigh, QR) running concurrently were seen to hang forever waiting on XLA's intra-op
+  thread pool; the single-threaded pool avoids that at no measurable cost for these workloads.
+  Set ``XLA_FLAGS`` yourself (before importing ``organics`` or running any JAX computation) to
+  override it.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import os
 
-import jax
+if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
-from .models import VARIANTS, ORGaNICs, ORGaNICsDynamicGains, organics_rates  # noqa: E402
+from . import connectivity, fixed_points, simulate, stability, theory, two_dimensional  # noqa: E402
+from .connectivity import ENSEMBLES, INPUT_KINDS, input_drive, perturbation_matrix, recurrent_matrix  # noqa: E402
+from .fixed_points import (  # noqa: E402
+    FixedPoint,
+    algorithm1,
+    algorithm2,
+    first_order_fixed_point,
+    iterative_fixed_point,
+    newton_fixed_point,
+    normalization_fixed_point,
+    simulate_to_steady_state,
+)
+from .models import (  # noqa: E402
+    VARIANTS,
+    LinearNetwork,
+    ORGaNICs,
+    ORGaNICsDynamicGains,
+    RateNetwork,
+    dayan_abbott_ei,
+    organics_rates,
+)
+from .simulate import (  # noqa: E402
+    DIVERGING,
+    LIMIT_CYCLE,
+    STABLE_FIXED_POINT,
+    UNRESOLVED,
+    Classification,
+    Outcome,
+    Trajectory,
+    classify_batch,
+    classify_trajectory,
+    simulate_batch,
+)
+from .simulate import simulate as simulate_trajectory  # noqa: E402
+from .stability import (  # noqa: E402
+    LDSResult,
+    SpectrumSummary,
+    SplittingCertificate,
+    companion_matrix,
+    eigenvalues,
+    energy,
+    energy_2d,
+    jacobian,
+    jacobian_closed_form,
+    lyapunov_diagonal_stability,
+    quadratic_eigenvalue_form,
+    spectrum_summary,
+    splitting_certificate,
+    splitting_matrix,
+    stability_report,
+)
+from .sweep import SweepResult, delta_sweep  # noqa: E402
+from .theory import analytic_eigenvalues, critical_delta, normalization_scale  # noqa: E402
+from .two_dimensional import (  # noqa: E402
+    TheoremPrediction,
+    TwoDFixedPoint,
+    quartic_coefficients,
+    theorem_prediction,
+    two_d_fixed_points,
+    two_d_jacobian,
+)
 
 try:
     __version__ = version("organics")
@@ -19,8 +92,75 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 __all__ = [
     "__version__",
+    # modules
+    "connectivity",
+    "fixed_points",
+    "simulate",
+    "stability",
+    "theory",
+    "two_dimensional",
+    # models
     "VARIANTS",
     "ORGaNICs",
     "ORGaNICsDynamicGains",
     "organics_rates",
+    "LinearNetwork",
+    "RateNetwork",
+    "dayan_abbott_ei",
+    # connectivity
+    "ENSEMBLES",
+    "INPUT_KINDS",
+    "input_drive",
+    "perturbation_matrix",
+    "recurrent_matrix",
+    # fixed points
+    "FixedPoint",
+    "normalization_fixed_point",
+    "first_order_fixed_point",
+    "iterative_fixed_point",
+    "algorithm1",
+    "algorithm2",
+    "newton_fixed_point",
+    "simulate_to_steady_state",
+    # stability
+    "jacobian",
+    "jacobian_closed_form",
+    "eigenvalues",
+    "SpectrumSummary",
+    "spectrum_summary",
+    "stability_report",
+    "quadratic_eigenvalue_form",
+    "companion_matrix",
+    "splitting_matrix",
+    "SplittingCertificate",
+    "splitting_certificate",
+    "LDSResult",
+    "lyapunov_diagonal_stability",
+    "energy",
+    "energy_2d",
+    # theory and the 2-D circuit
+    "analytic_eigenvalues",
+    "critical_delta",
+    "normalization_scale",
+    "two_d_fixed_points",
+    "TwoDFixedPoint",
+    "quartic_coefficients",
+    "two_d_jacobian",
+    "theorem_prediction",
+    "TheoremPrediction",
+    # simulation
+    "simulate_trajectory",
+    "simulate_batch",
+    "Trajectory",
+    "classify_trajectory",
+    "classify_batch",
+    "Classification",
+    "Outcome",
+    "UNRESOLVED",
+    "DIVERGING",
+    "STABLE_FIXED_POINT",
+    "LIMIT_CYCLE",
+    # reports
+    "delta_sweep",
+    "SweepResult",
 ]

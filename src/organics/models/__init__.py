@@ -1,5 +1,15 @@
-"""Circuit models: each is an immutable Equinox module with ``vector_field(t, x, args)``."""
+"""Circuit models: each is an immutable Equinox module with ``vector_field(t, x, args)`` (1/s)."""
 
 from .organics import VARIANTS, ORGaNICs, ORGaNICsDynamicGains, organics_rates
+from .rate import NONLINEARITIES, LinearNetwork, RateNetwork, dayan_abbott_ei
 
-__all__ = ["VARIANTS", "ORGaNICs", "ORGaNICsDynamicGains", "organics_rates"]
+__all__ = [
+    "VARIANTS",
+    "ORGaNICs",
+    "ORGaNICsDynamicGains",
+    "organics_rates",
+    "NONLINEARITIES",
+    "LinearNetwork",
+    "RateNetwork",
+    "dayan_abbott_ei",
+]
