@@ -32,27 +32,8 @@ from organics.fixed_points import (
     normalization_fixed_point,
     simulate_to_steady_state,
 )
-from organics.models import ORGaNICs
+from organics.connectivity import random_circuit
 from organics.stability import jacobian
-
-
-def random_circuit(rng: np.random.Generator, n: int) -> ORGaNICs:
-    """Same distribution as ``tests/test_fixed_points.py::random_circuit`` (``"svd1"``)."""
-    G = rng.standard_normal((n, n))
-    z = rng.standard_normal(n)
-    z *= rng.uniform(0.0, 1.0) / np.linalg.norm(z)
-    W = rng.uniform(0.0, 1.0, (n, n))
-    W /= W.sum(axis=1, keepdims=True)
-    return ORGaNICs(
-        z=z,
-        W_r=G / np.linalg.norm(G, 2),
-        W=W,
-        b=rng.uniform(0.1, 1.0, n),
-        b0=rng.uniform(0.1, 1.0, n),
-        sigma=rng.uniform(0.05, 1.0, n),
-        tau_y=rng.uniform(1e-3, 1e-2, n),
-        tau_a=rng.uniform(1e-3, 1e-2, n),
-    )
 
 
 def timed(fn, *args, repeats: int):

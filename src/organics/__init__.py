@@ -24,7 +24,14 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 from . import connectivity, fixed_points, simulate, stability, theory, two_dimensional  # noqa: E402
-from .connectivity import ENSEMBLES, INPUT_KINDS, input_drive, perturbation_matrix, recurrent_matrix  # noqa: E402
+from .connectivity import (  # noqa: E402
+    ENSEMBLES,
+    INPUT_KINDS,
+    input_drive,
+    perturbation_matrix,
+    random_circuit,
+    recurrent_matrix,
+)
 from .fixed_points import (  # noqa: E402
     FixedPoint,
     algorithm1,
@@ -112,6 +119,7 @@ __all__ = [
     "INPUT_KINDS",
     "input_drive",
     "perturbation_matrix",
+    "random_circuit",
     "recurrent_matrix",
     # fixed points
     "FixedPoint",

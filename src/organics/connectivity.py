@@ -300,3 +300,43 @@ def input_drive(n: int, kind: InputKind, norm: ArrayLike, key: KeyLike | None = 
         v = jnp.exp(-(i**2) / (2.0 * (n / 10.0) ** 2))
         unit = v / jnp.linalg.norm(v)
     return norm * unit
+
+
+# ---------------------------------------------------------------------------------- whole circuits
+RANDOM_RECURRENCES: tuple[str, ...] = ("svd1", "perturbed")
+
+
+def random_circuit(rng: np.random.Generator, n: int, recurrence: str = "svd1"):
+    r"""A random main-model ORGaNICs circuit with heterogeneous parameters (NumPy ``rng``).
+
+    The distribution used to check Algorithm 1 (Fig. 4 of the NeurIPS paper, which does not
+    state its ranges) and the agreement of the fixed-point solvers:
+
+    * ``tau_y, tau_a ~ U(1, 10) ms``, ``b, b0 ~ U(0.1, 1)``, ``sigma ~ U(0.05, 1)`` per neuron;
+    * ``W``: nonnegative, entries ``U(0, 1)``, each row normalized to sum 1 (the pool is a
+      weighted average of the population);
+    * ``z``: random direction, ``||z|| ~ U(0, 1)``;
+    * ``W_r``: ``"svd1"``: Gaussian ``G / sigma_max(G)`` (maximum singular value exactly 1, the
+      constraint of Section 5 and Algorithm 1); ``"perturbed"``: ``I + 0.3 G / sqrt(n)``
+      (spectral radius about 1.3 > 1).
+    """
+    from .models.organics import ORGaNICs
+
+    n = _check_size(n)
+    check.check_choice("recurrence", recurrence, RANDOM_RECURRENCES)
+    G = rng.standard_normal((n, n))
+    W_r = G / np.linalg.norm(G, 2) if recurrence == "svd1" else np.eye(n) + 0.3 * G / np.sqrt(n)
+    z = rng.standard_normal(n)
+    z *= rng.uniform(0.0, 1.0) / np.linalg.norm(z)
+    W = rng.uniform(0.0, 1.0, (n, n))
+    W /= W.sum(axis=1, keepdims=True)
+    return ORGaNICs(
+        z=z,
+        W_r=W_r,
+        W=W,
+        b=rng.uniform(0.1, 1.0, n),
+        b0=rng.uniform(0.1, 1.0, n),
+        sigma=rng.uniform(0.05, 1.0, n),
+        tau_y=rng.uniform(1e-3, 1e-2, n),
+        tau_a=rng.uniform(1e-3, 1e-2, n),
+    )
