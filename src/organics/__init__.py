@@ -5,11 +5,13 @@ Importing the package
 * switches JAX to float64 (``jax_enable_x64``): every analysis (fixed points, Jacobians,
   spectra) is done in double precision;
 * adds ``--xla_cpu_multi_thread_eigen=false`` to ``XLA_FLAGS`` unless that flag is already set,
-  before JAX starts its CPU backend. With jaxlib 0.10 on a 2-core machine, vmapped LAPACK calls
-  (eig, eigh, QR) running concurrently were seen to hang forever waiting on XLA's intra-op
-  thread pool; the single-threaded pool avoids that at no measurable cost for these workloads.
-  Set ``XLA_FLAGS`` yourself (before importing ``organics`` or running any JAX computation) to
-  override it.
+  before JAX starts its CPU backend. Measured on the 2-core development machine (jaxlib 0.10.2,
+  ``benchmarks/xla_flags.py``): a jitted batch of dense eigendecompositions ran 2-4x faster with
+  the flag, batched matrix products at the same speed. The flag is also the
+  known workaround for hangs of XLA's intra-op thread pool; one such hang (concurrent vmapped
+  LAPACK calls) was seen here without it, but it was intermittent and has no reliable
+  reproducer. Set ``XLA_FLAGS`` yourself (before importing ``organics`` or running any JAX
+  computation) to override it.
 """
 
 import os
