@@ -50,8 +50,11 @@ from .models import (  # noqa: E402
     ORGaNICs,
     ORGaNICsDynamicGains,
     RateNetwork,
+    ThreeTypeRing,
     dayan_abbott_ei,
     organics_rates,
+    three_type_ring,
+    two_type_ring,
 )
 from .simulate import (  # noqa: E402
     DIVERGING,
@@ -116,6 +119,9 @@ __all__ = [
     "LinearNetwork",
     "RateNetwork",
     "dayan_abbott_ei",
+    "two_type_ring",
+    "three_type_ring",
+    "ThreeTypeRing",
     # connectivity
     "ENSEMBLES",
     "INPUT_KINDS",

@@ -53,3 +53,19 @@ def safe_divide(numerator: ArrayLike, denominator: ArrayLike, fill: float = 0.0)
     nonzero = denominator != 0
     safe = jnp.where(nonzero, denominator, jnp.ones_like(denominator))
     return jnp.where(nonzero, numerator / safe, fill)
+
+
+def d_abs_pow(x: ArrayLike, p: float) -> Array:
+    """Derivative of :func:`abs_pow`: ``p |x|**(p-1) sign(x)`` for ``x != 0``, 0 at ``x = 0``."""
+    x = jnp.asarray(x)
+    nonzero = x != 0
+    safe = jnp.where(nonzero, jnp.abs(x), jnp.ones_like(x))
+    return jnp.where(nonzero, p * safe ** (p - 1.0) * jnp.sign(x), jnp.zeros_like(x))
+
+
+def d_relu_pow(x: ArrayLike, p: float) -> Array:
+    """Derivative of :func:`relu_pow`: ``p x**(p-1)`` for ``x > 0``, 0 for ``x <= 0``."""
+    x = jnp.asarray(x)
+    positive = x > 0
+    safe = jnp.where(positive, x, jnp.ones_like(x))
+    return jnp.where(positive, p * safe ** (p - 1.0), jnp.zeros_like(x))

@@ -29,8 +29,8 @@ import optimistix as optx
 from jax import Array
 from jax.typing import ArrayLike
 
-from ._safe import abs_pow, relu, relu_pow, sqrt_relu
-from .models.organics import ORGaNICs
+from ._safe import abs_pow, relu, relu_pow
+from .models.organics import ORGaNICs, normalization_rate
 from .stability import jacobian
 
 #: Default tolerance on the relative residual ``||tau f(x)|| / max(1, ||x||)``.
@@ -167,11 +167,6 @@ def _require_main(model, name: str) -> None:
         )
 
 
-def _gate(a: Array, p: float) -> Array:
-    """``a+ = [a]+**(1/p)`` exactly as in the model (``sqrt([a]+)`` for ``p = 2``)."""
-    return sqrt_relu(a) if p == 2.0 else relu_pow(a, 1.0 / p)
-
-
 def leading_eigenvalue(W_r: Array) -> Array:
     """Real part of the eigenvalue of ``W_r`` with the largest real part (``lambda_m`` of Eq. 115).
 
@@ -189,12 +184,12 @@ def _initial_guess(model: ORGaNICs, init: str, lambda_m: ArrayLike | None = None
     recurrent_drive = model.W_r @ drive
     if init == "algorithm1":
         a = floor + model.W @ abs_pow(recurrent_drive, p)
-        y = recurrent_drive / _gate(a, p)
+        y = recurrent_drive / normalization_rate(a, p)
     else:
         lam = leading_eigenvalue(model.W_r) if lambda_m is None else jnp.asarray(lambda_m, dtype=drive.dtype)
 
         def denominator(a: Array) -> Array:
-            return lam - lam**2 + lam**2 * _gate(a, p)
+            return lam - lam**2 + lam**2 * normalization_rate(a, p)
 
         a = floor + model.W @ (abs_pow(recurrent_drive / denominator(floor), p) * floor)
         y = recurrent_drive / denominator(a)
@@ -203,7 +198,7 @@ def _initial_guess(model: ORGaNICs, init: str, lambda_m: ArrayLike | None = None
 
 def _paper_residual(model: ORGaNICs, y: Array, a: Array) -> Array:
     """``||y - b z - (1 - a**(1/p)) * (W_r y)||`` (line 6 of Algorithms 1 and 2)."""
-    return jnp.linalg.norm(y - model.b * model.drive(0.0) - (1.0 - _gate(a, model.p)) * (model.W_r @ y))
+    return jnp.linalg.norm(y - model.b * model.drive(0.0) - (1.0 - normalization_rate(a, model.p)) * (model.W_r @ y))
 
 
 def iterative_fixed_point(
@@ -259,7 +254,7 @@ def iterative_fixed_point(
 
     def update(carry):
         y, a, k = carry
-        y = jnp.linalg.solve(identity - model.W_r + _gate(a, p)[:, None] * model.W_r, drive)
+        y = jnp.linalg.solve(identity - model.W_r + normalization_rate(a, p)[:, None] * model.W_r, drive)
         a = floor + model.W @ (abs_pow(y, p) * a)
         return y, a, k + 1
 

@@ -40,9 +40,9 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from ._safe import abs_pow, relu, relu_pow, sqrt_relu
+from ._safe import abs_pow, d_abs_pow, d_relu_pow, relu, relu_pow, sqrt_relu
 from ._validation import is_traced
-from .models.organics import ORGaNICs
+from .models.organics import ORGaNICs, normalization_rate
 
 __all__ = [
     "jacobian",
@@ -79,32 +79,16 @@ def _step(x: Array) -> Array:
     return (x > 0).astype(x.dtype)
 
 
-def _d_abs_pow(x: Array, p: float) -> Array:
-    """``d|x|**p/dx = p |x|**(p-1) sign(x)`` for ``x != 0`` and 0 at ``x = 0``."""
-    nonzero = x != 0
-    safe = jnp.where(nonzero, jnp.abs(x), jnp.ones_like(x))
-    return jnp.where(nonzero, p * safe ** (p - 1.0) * jnp.sign(x), jnp.zeros_like(x))
-
-
-def _d_relu_pow(x: Array, p: float) -> Array:
-    """``d[x]+**p/dx = p x**(p-1)`` for ``x > 0`` and 0 for ``x <= 0``."""
-    positive = x > 0
-    safe = jnp.where(positive, x, jnp.ones_like(x))
-    return jnp.where(positive, p * safe ** (p - 1.0), jnp.zeros_like(x))
-
-
 def _gate(a: Array, p: float) -> tuple[Array, Array]:
     """Rate ``a+ = [a]+**(1/p)`` of the normalization neurons and its derivative ``da+/da``."""
-    if p == 2.0:
-        return sqrt_relu(a), _d_relu_pow(a, 0.5)
-    return relu_pow(a, 1.0 / p), _d_relu_pow(a, 1.0 / p)
+    return normalization_rate(a, p), d_relu_pow(a, 1.0 / p)
 
 
 def _pool_rate(y: Array, p: float, variant: str) -> tuple[Array, Array]:
     """Rate entering the normalization pool (``|y|**p`` or ``[y]+**p``) and its derivative."""
     if variant == "main":
-        return abs_pow(y, p), _d_abs_pow(y, p)
-    return relu_pow(y, p), _d_relu_pow(y, p)
+        return abs_pow(y, p), d_abs_pow(y, p)
+    return relu_pow(y, p), d_relu_pow(y, p)
 
 
 def _after(value: Array, dependency: Array) -> Array:

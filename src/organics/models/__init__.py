@@ -2,6 +2,19 @@
 
 from .organics import VARIANTS, ORGaNICs, ORGaNICsDynamicGains, organics_rates
 from .rate import NONLINEARITIES, LinearNetwork, RateNetwork, dayan_abbott_ei
+from .ring import (
+    RING_KERNEL,
+    ThreeTypeRing,
+    grating_stimulus,
+    poisson_spike_trains,
+    preferred_orientations,
+    ring_input_weights,
+    ring_normalization_pool,
+    ring_recurrent_weights,
+    ring_tuning_exponent,
+    three_type_ring,
+    two_type_ring,
+)
 
 __all__ = [
     "VARIANTS",
@@ -12,4 +25,15 @@ __all__ = [
     "LinearNetwork",
     "RateNetwork",
     "dayan_abbott_ei",
+    "RING_KERNEL",
+    "ThreeTypeRing",
+    "grating_stimulus",
+    "poisson_spike_trains",
+    "preferred_orientations",
+    "ring_input_weights",
+    "ring_normalization_pool",
+    "ring_recurrent_weights",
+    "ring_tuning_exponent",
+    "three_type_ring",
+    "two_type_ring",
 ]

@@ -41,6 +41,11 @@ VARIANTS: tuple[str, ...] = ("main", "rectified", "rectified_recurrence")
 InputDrive = Union[Array, Callable[[ArrayLike], Array]]
 
 
+def normalization_rate(a: Array, p: float) -> Array:
+    """Default firing rate of the normalization neurons, ``a+ = [a]+**(1/p)`` (``sqrt([a]+)`` for ``p = 2``)."""
+    return sqrt_relu(a) if p == 2.0 else relu_pow(a, 1.0 / p)
+
+
 def organics_rates(
     y: Array,
     a: Array,
@@ -73,7 +78,7 @@ def organics_rates(
         pool_rate = relu_pow(y, p)
 
     if a_plus is None:
-        gate = sqrt_relu(a) if p == 2.0 else relu_pow(a, 1.0 / p)
+        gate = normalization_rate(a, p)
         a_drive = (b0 * sigma) ** p + W @ (pool_rate * relu(a))
     else:
         gate = a_plus(a)
