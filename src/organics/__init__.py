@@ -25,7 +25,7 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
-from . import connectivity, fixed_points, simulate, stability, theory, two_dimensional  # noqa: E402
+from . import connectivity, fixed_points, sde, simulate, spectra, stability, theory, two_dimensional  # noqa: E402
 from .connectivity import (  # noqa: E402
     ENSEMBLES,
     INPUT_KINDS,
@@ -56,6 +56,7 @@ from .models import (  # noqa: E402
     three_type_ring,
     two_type_ring,
 )
+from .sde import GridBrownianPath, noise_covariance, noise_matrix, simulate_sde  # noqa: E402
 from .simulate import (  # noqa: E402
     DIVERGING,
     LIMIT_CYCLE,
@@ -69,6 +70,19 @@ from .simulate import (  # noqa: E402
     simulate_batch,
 )
 from .simulate import simulate as simulate_trajectory  # noqa: E402
+from .spectra import (  # noqa: E402
+    LinearNoiseAnalysis,
+    WelchSpectra,
+    auto_spectra,
+    coherence,
+    cross_spectrum,
+    linear_noise_analysis,
+    power_spectral_density,
+    sample_covariance,
+    stationary_covariance,
+    welch_spectra,
+    zero_frequency_spectrum,
+)
 from .stability import (  # noqa: E402
     LDSResult,
     SpectrumSummary,
@@ -107,7 +121,9 @@ __all__ = [
     # modules
     "connectivity",
     "fixed_points",
+    "sde",
     "simulate",
+    "spectra",
     "stability",
     "theory",
     "two_dimensional",
@@ -176,6 +192,22 @@ __all__ = [
     "DIVERGING",
     "STABLE_FIXED_POINT",
     "LIMIT_CYCLE",
+    # noise
+    "simulate_sde",
+    "noise_matrix",
+    "noise_covariance",
+    "GridBrownianPath",
+    "stationary_covariance",
+    "power_spectral_density",
+    "zero_frequency_spectrum",
+    "auto_spectra",
+    "cross_spectrum",
+    "coherence",
+    "welch_spectra",
+    "WelchSpectra",
+    "sample_covariance",
+    "linear_noise_analysis",
+    "LinearNoiseAnalysis",
     # reports
     "delta_sweep",
     "SweepResult",
