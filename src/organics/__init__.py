@@ -101,6 +101,7 @@ from .stability import (  # noqa: E402
     stability_report,
 )
 from .sweep import SweepResult, delta_sweep  # noqa: E402
+from .trajectories import open_dataset, save_dataset, trajectory_dataset  # noqa: E402
 from .theory import analytic_eigenvalues, critical_delta, normalization_scale  # noqa: E402
 from .two_dimensional import (  # noqa: E402
     TheoremPrediction,
@@ -208,6 +209,10 @@ __all__ = [
     "sample_covariance",
     "linear_noise_analysis",
     "LinearNoiseAnalysis",
+    # trajectories as datasets (plots live in organics.plot, imported on demand)
+    "trajectory_dataset",
+    "save_dataset",
+    "open_dataset",
     # reports
     "delta_sweep",
     "SweepResult",
