@@ -43,7 +43,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from ._validation import check_choice, is_traced
-from .simulate import DEFAULT_BOUND, Trajectory, _concrete_float, _escaped, _save_state, _status
+from .simulate import DEFAULT_BOUND, Trajectory, _concrete_float, solve_to_trajectory
 
 __all__ = [
     "NOISE_TYPES",
@@ -310,29 +310,6 @@ def _simulate_sde_jit(model, x0, key, t0, t1, dt, eta, burn_in, bound, *, noise,
     ts = ts.at[-1].set(t1)
     brownian = GridBrownianPath(x0.shape, key, t0, dt)
     terms = diffrax.MultiTerm(diffrax.ODETerm(_drift), diffrax.ControlTerm(_diffusion(noise), brownian))
-    saveat = diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=ts, fn=_save_state), diffrax.SubSaveAt(t1=True)])
-    solution = diffrax.diffeqsolve(
-        terms,
-        solver,
-        t0,
-        t1,
-        dt,
-        x0,
-        args=(model, bound, eta),
-        saveat=saveat,
-        stepsize_controller=diffrax.ConstantStepSize(),
-        event=diffrax.Event(_escaped),
-        max_steps=max_steps,
-        throw=False,
-    )
-    states = solution.ys[0]
-    reached = jnp.isfinite(solution.ts[0])
-    states = jnp.where(reached[:, None], states, jnp.nan)
-    return Trajectory(
-        ts=ts,
-        states=states,
-        status=_status(solution.result),
-        t_final=solution.ts[1][0],
-        final_state=solution.ys[1][0],
-        num_steps=solution.stats["num_steps"],
+    return solve_to_trajectory(
+        terms, solver, x0, t0, t1, dt, ts, (model, bound, eta), diffrax.ConstantStepSize(), max_steps
     )

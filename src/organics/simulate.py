@@ -298,15 +298,27 @@ def _simulate_jit(model, x0, t0, t1, ts, dt, dtmax, rtol, atol, bound, *, n_save
         controller = diffrax.PIDController(rtol=rtol, atol=atol, dtmax=dtmax)
     else:
         controller = diffrax.ConstantStepSize()
+    return solve_to_trajectory(
+        diffrax.ODETerm(_vector_field), solver, x0, t0, t1, dt, ts, (model, bound, None), controller, max_steps
+    )
+
+
+def solve_to_trajectory(terms, solver, x0, t0, t1, dt, ts, args, controller, max_steps) -> Trajectory:
+    """One Diffrax solve saved at ``ts`` and at ``t1``, stopped when the state leaves the bound.
+
+    Shared by the ODE (:func:`simulate`) and SDE (:func:`organics.sde.simulate_sde`) paths.
+    ``args = (model, bound, extra)``; never raises (``throw=False``): the outcome is ``status``,
+    and save times after an early stop hold NaN (no state was reached there).
+    """
     saveat = diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=ts, fn=_save_state), diffrax.SubSaveAt(t1=True)])
     solution = diffrax.diffeqsolve(
-        diffrax.ODETerm(_vector_field),
+        terms,
         solver,
         t0,
         t1,
         dt,
         x0,
-        args=(model, bound, None),
+        args=args,
         saveat=saveat,
         stepsize_controller=controller,
         event=diffrax.Event(_escaped),
