@@ -25,7 +25,19 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
-from . import connectivity, fixed_points, sde, simulate, spectra, stability, theory, two_dimensional  # noqa: E402
+from . import (  # noqa: E402
+    bifurcation,
+    connectivity,
+    fixed_points,
+    linear,
+    sde,
+    simulate,
+    spectra,
+    stability,
+    theory,
+    two_dimensional,
+)
+from .bifurcation import Branch, Crossing, follow_fixed_point, locate_crossing  # noqa: E402
 from .connectivity import (  # noqa: E402
     ENSEMBLES,
     INPUT_KINDS,
@@ -44,6 +56,7 @@ from .fixed_points import (  # noqa: E402
     normalization_fixed_point,
     simulate_to_steady_state,
 )
+from .linear import effective_time_constants, linear_modes, linear_solution, mode_amplification, steady_state  # noqa: E402
 from .models import (  # noqa: E402
     VARIANTS,
     LinearNetwork,
@@ -120,8 +133,10 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "__version__",
     # modules
+    "bifurcation",
     "connectivity",
     "fixed_points",
+    "linear",
     "sde",
     "simulate",
     "spectra",
@@ -213,6 +228,16 @@ __all__ = [
     "trajectory_dataset",
     "save_dataset",
     "open_dataset",
+    # linear networks and bifurcations
+    "linear_modes",
+    "linear_solution",
+    "steady_state",
+    "mode_amplification",
+    "effective_time_constants",
+    "follow_fixed_point",
+    "locate_crossing",
+    "Branch",
+    "Crossing",
     # reports
     "delta_sweep",
     "SweepResult",
