@@ -30,6 +30,7 @@ from . import (  # noqa: E402
     connectivity,
     fixed_points,
     linear,
+    nonnormal,
     sde,
     simulate,
     spectra,
@@ -57,6 +58,15 @@ from .fixed_points import (  # noqa: E402
     simulate_to_steady_state,
 )
 from .linear import effective_time_constants, linear_modes, linear_solution, mode_amplification, steady_state  # noqa: E402
+from .nonnormal import (  # noqa: E402
+    NoiseAmplification,
+    henrici_departure,
+    noise_amplification,
+    numerical_abscissa,
+    pseudospectrum,
+    schur_decomposition,
+    transient_amplification,
+)
 from .models import (  # noqa: E402
     VARIANTS,
     LinearNetwork,
@@ -137,6 +147,7 @@ __all__ = [
     "connectivity",
     "fixed_points",
     "linear",
+    "nonnormal",
     "sde",
     "simulate",
     "spectra",
@@ -238,6 +249,14 @@ __all__ = [
     "locate_crossing",
     "Branch",
     "Crossing",
+    # non-normal amplification
+    "schur_decomposition",
+    "henrici_departure",
+    "numerical_abscissa",
+    "transient_amplification",
+    "pseudospectrum",
+    "noise_amplification",
+    "NoiseAmplification",
     # reports
     "delta_sweep",
     "SweepResult",
