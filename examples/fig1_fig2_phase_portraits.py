@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import organics  # noqa: E402,F401  (float64)
 from organics import ORGaNICs  # noqa: E402
-from organics.plot.portraits import phase_portrait  # noqa: E402
+from organics.plot.portraits import phase_portrait, save_figure  # noqa: E402
 
 COMMON = dict(b=0.5, tau_y=2e-3, tau_a=2e-3)
 W = 1.0
@@ -74,11 +74,7 @@ def main(argv=None) -> list[Path]:
     written = []
     for z, stem, title in FIGURES:
         fig = make_figure(z, title, quick=args.quick)
-        for ext in ("png", "pdf"):
-            path = out / f"{stem}.{ext}"
-            fig.savefig(path, dpi=72 if args.quick else 150)
-            written.append(path)
-        plt.close(fig)
+        written += save_figure(fig, out / stem, ("png", "pdf"), dpi=72 if args.quick else 150)
     for path in written:
         print(path)
     return written

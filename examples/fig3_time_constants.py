@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import organics  # noqa: E402,F401  (float64)
 from organics import ORGaNICs  # noqa: E402
-from organics.plot.portraits import fixed_points_2d, phase_portrait  # noqa: E402
+from organics.plot.portraits import fixed_points_2d, phase_portrait, save_figure  # noqa: E402
 
 PARAMETERS = dict(W_r=[[1.0]], W=[[1.0]], b0=0.5, b=0.5, sigma=0.1, variant="rectified")
 TIME_CONSTANTS_MS = [(2.0, 2.0), (10.0, 2.0), (2.0, 10.0)]  # (tau_a, tau_y)
@@ -67,12 +67,7 @@ def main(argv=None) -> list[Path]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     fig = make_figure(quick=args.quick)
-    written = []
-    for ext in ("png", "pdf"):
-        path = out / f"fig3_time_constants.{ext}"
-        fig.savefig(path, dpi=72 if args.quick else 150)
-        written.append(path)
-    plt.close(fig)
+    written = save_figure(fig, out / "fig3_time_constants", ("png", "pdf"), dpi=72 if args.quick else 150)
     for path in written:
         print(path)
     return written
