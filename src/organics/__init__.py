@@ -76,6 +76,7 @@ from .models import (  # noqa: E402
     ThreeTypeRing,
     dayan_abbott_ei,
     organics_rates,
+    stabilized_supralinear_network,
     three_type_ring,
     two_type_ring,
 )
@@ -162,6 +163,7 @@ __all__ = [
     "LinearNetwork",
     "RateNetwork",
     "dayan_abbott_ei",
+    "stabilized_supralinear_network",
     "two_type_ring",
     "three_type_ring",
     "ThreeTypeRing",

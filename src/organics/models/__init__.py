@@ -1,7 +1,7 @@
 """Circuit models: each is an immutable Equinox module with ``vector_field(t, x, args)`` (1/s)."""
 
 from .organics import VARIANTS, ORGaNICs, ORGaNICsDynamicGains, organics_rates
-from .rate import NONLINEARITIES, LinearNetwork, RateNetwork, dayan_abbott_ei
+from .rate import NONLINEARITIES, LinearNetwork, RateNetwork, dayan_abbott_ei, stabilized_supralinear_network
 from .ring import (
     RING_KERNEL,
     ThreeTypeRing,
@@ -25,6 +25,7 @@ __all__ = [
     "LinearNetwork",
     "RateNetwork",
     "dayan_abbott_ei",
+    "stabilized_supralinear_network",
     "RING_KERNEL",
     "ThreeTypeRing",
     "grating_stimulus",

@@ -48,7 +48,7 @@ from jax.typing import ArrayLike
 from .. import _validation as check
 from .._safe import relu, relu_pow
 
-__all__ = ["LinearNetwork", "RateNetwork", "NONLINEARITIES", "dayan_abbott_ei"]
+__all__ = ["LinearNetwork", "RateNetwork", "NONLINEARITIES", "SSN_RUBIN_2015", "dayan_abbott_ei", "stabilized_supralinear_network"]
 
 Nonlinearity = Literal["relu", "relu_power", "sigmoid", "tanh"]
 NONLINEARITIES: tuple[str, ...] = ("relu", "relu_power", "sigmoid", "tanh")
@@ -264,3 +264,41 @@ def dayan_abbott_ei(tau_i: float = 0.030, tau_e: float = 0.010) -> RateNetwork:
     check.check_positive("tau_i", tau_i)
     check.check_positive("tau_e", tau_e)
     return RateNetwork(M=M, h=h, tau=jnp.array([tau_e, tau_i], dtype=float), nonlinearity="relu")
+
+
+#: Two-population stabilized supralinear network of Rubin, Van Hooser & Miller (Neuron 2015).
+SSN_RUBIN_2015 = dict(W_EE=1.25, W_EI=-0.65, W_IE=1.2, W_II=-0.5, k=0.04, n=2.0, tau_E=0.020, tau_I=0.010)
+
+
+def stabilized_supralinear_network(
+    input_strength: float,
+    *,
+    input_weights: tuple[float, float] = (1.0, 1.0),
+    k: float = SSN_RUBIN_2015["k"],
+    n: float = SSN_RUBIN_2015["n"],
+    tau_e: float = SSN_RUBIN_2015["tau_E"],
+    tau_i: float = SSN_RUBIN_2015["tau_I"],
+) -> RateNetwork:
+    r"""The two-population stabilized supralinear network (SSN) as a :class:`RateNetwork`.
+
+    Rubin, Van Hooser & Miller (Neuron 2015), with rates in Hz and ``tau`` in seconds::
+
+        tau_E dr_E/dt = -r_E + k [W_EE r_E + W_EI r_I + c g_E]+**n
+        tau_I dr_I/dt = -r_I + k [W_IE r_E + W_II r_I + c g_I]+**n
+
+    ``W = [[1.25, -0.65], [1.2, -0.5]]``, ``k = 0.04``, ``n = 2``, ``tau_E = 20 ms``,
+    ``tau_I = 10 ms`` (:data:`SSN_RUBIN_2015`); ``c = input_strength >= 0`` and
+    ``g = input_weights``. The power-law input-output function is supralinear; recurrent
+    inhibition keeps the network stable and makes the response to ``c`` supralinear for weak
+    input and sublinear for strong input (the network's signature, tested).
+    """
+    check.check_nonnegative("input_strength", input_strength)
+    check.check_positive("k", k)
+    check.check_positive("n", n)
+    check.check_positive("tau_e", tau_e)
+    check.check_positive("tau_i", tau_i)
+    p = SSN_RUBIN_2015
+    M = jnp.array([[p["W_EE"], p["W_EI"]], [p["W_IE"], p["W_II"]]])
+    h = float(input_strength) * jnp.asarray(input_weights, dtype=float)
+    return RateNetwork(M=M, h=h, tau=jnp.array([tau_e, tau_i], dtype=float), nonlinearity="relu_power",
+                       power=float(n), gain=float(k))
