@@ -30,7 +30,6 @@ leaves ``max|x_i| <= bound`` or becomes non-finite stops and is reported as
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 import diffrax
@@ -43,7 +42,14 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from ._validation import check_choice, is_traced
-from .simulate import DEFAULT_BOUND, Trajectory, _concrete_float, solve_to_trajectory
+from .simulate import (
+    DEFAULT_BOUND,
+    Trajectory,
+    _checked_max_steps,
+    _checked_state,
+    _concrete_float,
+    solve_to_trajectory,
+)
 
 __all__ = [
     "NOISE_TYPES",
@@ -270,21 +276,8 @@ def simulate_sde(
         b = _concrete_float("bound", bound)
         if b is not None and not b > 0:
             raise ValueError(f"bound must be > 0; got {b}")
-    if is_traced(x0):
-        x0 = jnp.asarray(x0, dtype=float)
-    else:
-        x0_np = np.asarray(x0, dtype=float)
-        if x0_np.ndim != 1:
-            raise ValueError(f"x0 must be a flat state of shape (state_size,); got shape {x0_np.shape}")
-        if not np.all(np.isfinite(x0_np)):
-            raise ValueError("x0 must be finite (no NaN or inf)")
-        x0 = jnp.asarray(x0_np)
-    if max_steps is None:
-        if t0_c is None or t1_c is None or dt_c is None:
-            raise ValueError("max_steps must be given when t0, t1 or dt are traced")
-        max_steps = int(math.ceil((t1_c - t0_c) / dt_c * (1.0 + 1e-12))) + 1
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}")
+    x0 = _checked_state(x0)
+    max_steps = _checked_max_steps(max_steps, t0_c, t1_c, dt_c)
     solver = diffrax.Euler() if solver is None else solver
     as_array = lambda v: jnp.asarray(v, dtype=float)  # noqa: E731 - traced, so no recompiles
     return _simulate_sde_jit(

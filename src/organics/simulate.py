@@ -169,6 +169,29 @@ def _check_tolerance(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be > 0; got {v}")
 
 
+def _checked_state(x0: Any) -> Array:
+    """A flat, finite initial state (traced states pass unchecked)."""
+    if is_traced(x0):
+        return jnp.asarray(x0, dtype=float)
+    x0_np = np.asarray(x0, dtype=float)
+    if x0_np.ndim != 1:
+        raise ValueError(f"x0 must be a flat state of shape (state_size,); got shape {x0_np.shape}")
+    if not np.all(np.isfinite(x0_np)):
+        raise ValueError("x0 must be finite (no NaN or inf)")
+    return jnp.asarray(x0_np)
+
+
+def _checked_max_steps(max_steps: Any, t0: float | None, t1: float | None, dt: float | None) -> int:
+    """``max_steps`` as given, or the step count of a fixed-step run over ``[t0, t1]``."""
+    if max_steps is None:
+        if t0 is None or t1 is None or dt is None:
+            raise ValueError("max_steps must be given for a fixed-step run with traced t0, t1 or dt")
+        max_steps = int(math.ceil((t1 - t0) / dt * (1.0 + 1e-12))) + 1
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}")
+    return int(max_steps)
+
+
 def simulate(
     model,
     x0: ArrayLike,
@@ -250,25 +273,10 @@ def simulate(
             if t0_c is not None and t1_c is not None and (ts_np[0] < t0_c or ts_np[-1] > t1_c):
                 raise ValueError(f"ts must lie within [t0, t1] = [{t0_c}, {t1_c}]")
         ts = jnp.asarray(ts, dtype=float)
-    if isinstance(x0, jax.core.Tracer):
-        x0 = jnp.asarray(x0, dtype=float)
-    else:
-        x0_np = np.asarray(x0, dtype=float)
-        if x0_np.ndim != 1:
-            raise ValueError(f"x0 must be a flat state of shape (state_size,); got shape {x0_np.shape}")
-        if not np.all(np.isfinite(x0_np)):
-            raise ValueError("x0 must be finite (no NaN or inf)")
-        x0 = jnp.asarray(x0_np)
-    if max_steps is None:
-        if adaptive:
-            max_steps = DEFAULT_MAX_STEPS
-        else:
-            dt_c = _concrete_float("dt", dt)
-            if t0_c is None or t1_c is None or dt_c is None:
-                raise ValueError("max_steps must be given for a fixed-step run with traced t0, t1 or dt")
-            max_steps = int(math.ceil((t1_c - t0_c) / dt_c * (1.0 + 1e-12))) + 1
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}")
+    x0 = _checked_state(x0)
+    if max_steps is None and adaptive:
+        max_steps = DEFAULT_MAX_STEPS
+    max_steps = _checked_max_steps(max_steps, t0_c, t1_c, None if dt is None else _concrete_float("dt", dt))
     solver = diffrax.Tsit5() if solver is None else solver
     as_array = lambda v: jnp.asarray(v, dtype=float)  # noqa: E731 - traced, so no recompiles
     return _simulate_jit(
