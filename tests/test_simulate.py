@@ -37,7 +37,7 @@ def stack(models):
 
 
 def float_fields(c: Classification) -> dict[str, np.ndarray]:
-    return {f: np.asarray(getattr(c, f)) for f in c.__dataclass_fields__}
+    return {f: np.asarray(getattr(c, f)) for f in c.__dataclass_fields__ if getattr(c, f) is not None}
 
 
 # ---------------------------------------------------------------------------------------------

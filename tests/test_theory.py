@@ -149,19 +149,19 @@ def test_vmappable_without_validation():
 @pytest.mark.parametrize(
     "change, message",
     [
-        (dict(W_r=np.eye(3) + 0.1), "W_r = I"),
-        (dict(W=np.array([[1.0, 2.0, 1.0]] * 3)), "alpha \\* ones"),
-        (dict(W=np.zeros((3, 3))), "alpha > 0"),
-        (dict(tau_y=[1e-3, 2e-3, 1e-3]), "tau_y"),
-        (dict(tau_a=[1e-3, 2e-3, 1e-3]), "tau_a"),
-        (dict(b0=[1.0, 1.0, 0.5]), "b0"),
-        (dict(sigma=[0.1, 0.2, 0.1]), "sigma"),
-        (dict(a_plus=jnp.tanh), "a_plus"),
-        (dict(z=lambda t: jnp.ones(3) * t), "constant drive"),
+        ({"W_r": np.eye(3) + 0.1}, "W_r = I"),
+        ({"W": np.array([[1.0, 2.0, 1.0]] * 3)}, "alpha \\* ones"),
+        ({"W": np.zeros((3, 3))}, "alpha > 0"),
+        ({"tau_y": [1e-3, 2e-3, 1e-3]}, "tau_y"),
+        ({"tau_a": [1e-3, 2e-3, 1e-3]}, "tau_a"),
+        ({"b0": [1.0, 1.0, 0.5]}, "b0"),
+        ({"sigma": [0.1, 0.2, 0.1]}, "sigma"),
+        ({"a_plus": jnp.tanh}, "a_plus"),
+        ({"z": lambda t: jnp.ones(3) * t}, "constant drive"),
     ],
 )
 def test_assumptions_are_validated(change, message):
-    parameters = dict(z=np.array([0.5, -0.2, 0.1]))
+    parameters = {"z": np.array([0.5, -0.2, 0.1])}
     parameters.update(change)
     model = ORGaNICs(**parameters)
     with pytest.raises(ValueError, match=message):
@@ -178,8 +178,17 @@ def test_validation_refuses_traced_parameters():
 
 @pytest.mark.parametrize(
     "input_norm, expected",
-    [(0.01, "0.158"), (0.02, "0.161"), (0.05, "0.178"), (0.1, "0.233"), (0.2, "0.407"), (0.3, "0.654"),
-     (0.5, "1.471"), (0.7, "3.414"), (0.9, "13.56")],
+    [
+        (0.01, "0.158"),
+        (0.02, "0.161"),
+        (0.05, "0.178"),
+        (0.1, "0.233"),
+        (0.2, "0.407"),
+        (0.3, "0.654"),
+        (0.5, "1.471"),
+        (0.7, "3.414"),
+        (0.9, "13.56"),
+    ],
 )
 def test_critical_delta_matches_the_published_table(input_norm, expected):
     """Delta_c(|z|) for mu = 0, sigma = 0.1, b0 = b = 1 (research-code spec §5 table, as printed)."""
@@ -199,3 +208,181 @@ def test_critical_delta_general_gains_and_edge_cases():
         critical_delta(-0.1)
     with pytest.raises(ValueError, match="sigma must be > 0"):
         critical_delta(0.1, sigma=0.0)
+
+
+# ------------------------------------------------------------------ spec §5 table, formulas (A)-(C)
+# z: (Delta_c mu=0, (A), (B) N=100, (C)), each for mu = -1, -0.5, +1, copied as printed (sigma = 0.1, b = b0 = 1)
+SPEC_TABLE = {
+    "0.01": ("0.158", ("1.250", "0.547", "1.565"), ("-1.242", "-0.542", "1.558"), ("-1.256", "-0.549", "1.572")),
+    "0.02": ("0.161", ("1.230", "0.537", "1.545"), ("-1.199", "-0.519", "1.520"), ("-1.254", "-0.547", "1.575")),
+    "0.05": ("0.178", ("1.109", "0.480", "1.426"), ("-0.953", "-0.388", "1.309"), ("-1.236", "-0.529", "1.592")),
+    "0.1": ("0.233", ("0.851", "0.374", "1.176"), ("-0.474", "-0.121", "0.940"), ("-1.181", "-0.474", "1.647")),
+    "0.2": ("0.407", ("0.579", "0.388", "0.892"), ("0.125", "0.266", "0.690"), ("-1.007", "-0.300", "1.822")),
+    "0.3": ("0.654", ("0.665", "0.621", "0.902"), ("0.513", "0.583", "0.796"), ("-0.760", "-0.053", "2.068")),
+    "0.5": ("1.471", ("1.443", "1.451", "1.550"), ("1.417", "1.444", "1.526"), ("0.057", "0.764", "2.886")),
+    "0.7": ("3.414", ("3.392", "3.402", "3.448"), ("3.386", "3.400", "3.443"), ("2.000", "2.707", "4.828")),
+    "0.9": ("13.56", ("13.54", "13.55", "13.58"), ("13.54", "13.55", "13.57"), ("12.14", "12.85", "14.97")),
+}
+MUS = (-1.0, -0.5, 1.0)
+
+
+def _matches_printed(value, printed: str) -> bool:
+    """Negative entries mean "no solution" (NaN here); otherwise agree within one unit of the last printed digit."""
+    if printed.startswith("-"):
+        return bool(np.isnan(value))
+    return abs(float(value) - float(printed)) <= 1.0001 * 10.0 ** -len(printed.split(".")[1])
+
+
+@pytest.mark.parametrize("z", list(SPEC_TABLE))
+def test_spec_table_every_column(z):
+    """Every row of the spec §5 table: mu = 0 (all input types), (A) delocalized, (B) per neuron, (C) localized."""
+    from organics.theory import critical_delta, critical_delta_per_neuron
+
+    zero, col_a, col_b, col_c = SPEC_TABLE[z]
+    norm = float(z)
+    for kind in ("delocalized", "localized", "random", "gaussian"):
+        assert _matches_printed(critical_delta(norm, input_type=kind), zero)
+    for mu, a, b_, c in zip(MUS, col_a, col_b, col_c, strict=True):
+        assert _matches_printed(critical_delta(norm, mu=mu), a), (mu, a)
+        assert _matches_printed(critical_delta_per_neuron(norm, 100, mu=mu), b_), (mu, b_)
+        assert _matches_printed(critical_delta(norm, mu=mu, input_type="localized"), c), (mu, c)
+    # vectorised over mu: one call reproduces the (A) row
+    row = critical_delta(norm, mu=np.array(MUS))
+    assert all(_matches_printed(v, p) for v, p in zip(np.asarray(row), col_a, strict=True))
+
+
+def test_spec_formulas_verbatim_and_gain_generalisation():
+    """With b = b0 = 1 the implementation is the spec's (A)/(B)/(C) verbatim (1e-12); for gains it is the
+    spec's formula with z -> b z, sigma -> sigma b0, an exact symmetry of the circuit."""
+    from organics.theory import critical_delta, critical_delta_per_neuron
+
+    def spec_a(z, sigma, mu):
+        G = (1 - np.sqrt(sigma**2 + z**2)) / (sigma**2 + z**2)
+        F = 1 / (G * np.sqrt(sigma**2 + z**2)) * (1 + mu * sigma**2 * G / np.sqrt(sigma**2 + z**2))
+        return np.sqrt(2) * np.sqrt(F**2 + mu**2 * z**2 * (sigma / (sigma**2 + z**2)) ** 2)
+
+    def spec_b(z, sigma, mu, n):
+        s = np.sqrt(sigma**2 + z**2)
+        G = (1 - s) / s**2
+        mean = z / (np.sqrt(n) * s) + mu * z * G * (1 - z**2 / s**2) / np.sqrt(n)
+        return np.sqrt(2 * n) * mean / (G * z)
+
+    z = np.linspace(0.01, 0.95, 30)
+    for mu in (-1.0, -0.3, 0.0, 0.7):
+        np.testing.assert_allclose(critical_delta(z, mu=mu), spec_a(z, 0.1, mu), rtol=1e-12)
+        expected = spec_b(z, 0.1, mu, 100)
+        np.testing.assert_allclose(critical_delta_per_neuron(z, 100, mu=mu), np.where(expected < 0, np.nan, expected))
+        for kind in ("delocalized", "localized"):
+            np.testing.assert_allclose(
+                critical_delta(z, sigma=0.1, b=0.5, b0=2.0, mu=mu, input_type=kind),
+                critical_delta(0.5 * z, sigma=0.2, mu=mu, input_type=kind),
+                rtol=1e-12,
+            )
+        np.testing.assert_allclose(
+            critical_delta_per_neuron(z, 7, b=0.5, b0=2.0, mu=mu),
+            critical_delta_per_neuron(0.5 * z, 7, sigma=0.2, mu=mu),
+        )
+
+
+def test_spec_gain_half_values():
+    """Spec §5 after the table: b0 = b1 = 0.5 gives Delta_c = 0.0748, 0.0905, 0.197, 0.421 at z = 0.01, 0.0669,
+    0.2236, 0.448 (the numbers in parentheses are input norms z; all four agree with s = sqrt(sigma^2 b0^2 + b^2 z^2))."""
+    from organics.theory import critical_delta
+
+    z = np.array([0.01, 0.0669, 0.2236, 0.448])
+    np.testing.assert_allclose(critical_delta(z, b=0.5, b0=0.5), [0.0748, 0.0905, 0.197, 0.421], atol=6e-4)
+
+
+def test_critical_input_inverts_critical_delta():
+    from organics.theory import critical_delta, critical_input
+
+    for gains in ({}, {"sigma": 0.2, "b": 0.5, "b0": 0.7}):
+        z = np.geomspace(1e-3, 0.9, 40)
+        z = z[critical_delta(z, **gains) < np.inf]
+        np.testing.assert_allclose(critical_input(critical_delta(z, **gains), **gains), z, rtol=1e-9)
+        delta = np.geomspace(0.24, 50.0, 25)  # above both thresholds (0.157, 0.230)
+        np.testing.assert_allclose(critical_delta(critical_input(delta, **gains), **gains), delta, rtol=1e-12)
+    threshold = np.sqrt(2) * 0.1 / 0.9  # spec: the inverse exists only for Delta > 0.157
+    assert np.isnan(float(critical_input(0.99 * threshold)))
+    assert float(critical_input(1.01 * threshold)) > 0
+    assert float(critical_input(np.inf)) == pytest.approx(np.sqrt(1 - 0.01))
+    # spec formula z_c = sqrt((Delta/(sqrt 2 + Delta))^2 - sigma^2)
+    assert float(critical_input(1.0)) == pytest.approx(np.sqrt((1 / (np.sqrt(2) + 1)) ** 2 - 0.01), rel=1e-12)
+
+
+def test_normalization_error_and_gap_closing():
+    from organics.theory import (
+        critical_delta,
+        first_order_normalization_error,
+        gap_closing_delta,
+    )
+
+    z = np.array([0.01, 0.1, 2.0])
+    np.testing.assert_allclose(gap_closing_delta(z), critical_delta(z) / 2)
+    s = np.sqrt(0.01 + z[:2] ** 2)
+    np.testing.assert_allclose(gap_closing_delta(z[:2]), s / (np.sqrt(2) * (1 - s)), rtol=1e-12)
+    errors = first_order_normalization_error(0.05, z)
+    np.testing.assert_allclose(errors[:2], 0.05 / critical_delta(z[:2]), rtol=1e-12)
+    assert float(errors[2]) == 0.0  # s > 1: Delta_c = inf
+    # the spec's quoted Delta/Delta_c values at z = 0.01 and z = 0.1
+    assert float(first_order_normalization_error(0.02, 0.01)) == pytest.approx(0.127, abs=1e-3)
+    assert float(first_order_normalization_error(0.1, 0.1)) == pytest.approx(0.429, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda t: t.critical_delta(-0.1, mu=1.0), "input_norm must be >= 0"),
+        (lambda t: t.critical_delta(0.1, sigma=-1.0, mu=1.0), "sigma must be > 0"),
+        (lambda t: t.critical_delta(0.1, b0=0.0), "b0 must be > 0"),
+        (lambda t: t.critical_delta(0.1, input_type="one_hot"), "'localized', 'delocalized', 'random', 'gaussian'"),
+        (lambda t: t.critical_delta(0.1, mu=0.5, input_type="random"), "only for 'delocalized' and 'localized'"),
+        (lambda t: t.critical_delta(0.1, mu=[0.0, 0.5], input_type="gaussian"), "only for 'delocalized'"),
+        (lambda t: t.critical_delta_per_neuron(0.1, 0, mu=1.0), "n must be a positive integer"),
+        (lambda t: t.critical_delta_per_neuron(-0.1, 10), "input_norm must be >= 0"),
+        (lambda t: t.critical_input(-1.0), "delta must be >= 0"),
+        (lambda t: t.critical_input(1.0, sigma=0.0), "sigma must be > 0"),
+        (lambda t: t.first_order_normalization_error(-0.1, 0.1), "delta must be >= 0"),
+        (lambda t: t.gap_closing_delta(-0.1), "input_norm must be >= 0"),
+    ],
+)
+def test_boundary_validation(call, message):
+    from organics import theory
+
+    with pytest.raises(ValueError, match=message):
+        call(theory)
+
+
+def test_mu_zero_works_for_every_input_type_and_under_jit():
+    from organics.theory import critical_delta
+
+    for kind in ("random", "gaussian"):
+        assert float(critical_delta(0.1, mu=0.0, input_type=kind)) == pytest.approx(float(critical_delta(0.1)))
+    jitted = jax.jit(lambda z, mu: critical_delta(z, mu=mu, input_type="localized"))
+    np.testing.assert_allclose(
+        jitted(jnp.array([0.01, 0.5]), -1.0), critical_delta(np.array([0.01, 0.5]), mu=-1.0, input_type="localized")
+    )
+    assert np.isnan(float(jax.jit(lambda mu: critical_delta(0.1, mu=mu, input_type="random"))(0.5)))
+
+
+def test_first_order_error_matches_goe_symmetric_draws():
+    """Independent check of ||y_s1||/||y_s0|| ~= Delta/Delta_c (spec §5): 20 goe_symmetric draws, N = 100,
+    delocalized |z| = 0.01, Delta = 0.05; y_s1 from the generic first-order solver (Jacobian solve)."""
+    from organics.connectivity import input_drive, recurrent_matrix
+    from organics.fixed_points import first_order_fixed_point
+    from organics.theory import first_order_normalization_error
+
+    n, norm, delta = 100, 0.01, 0.05
+    z = input_drive(n, "delocalized", norm)
+
+    @jax.jit
+    def ratio(key):
+        W_r = recurrent_matrix(key, n, ensemble="goe_symmetric", delta=delta)
+        model = ORGaNICs(z=z, W_r=W_r, W=np.ones((n, n)), sigma=0.1, b=1.0, b0=1.0)
+        y0 = normalization_fixed_point(model).state[:n]
+        y1 = first_order_fixed_point(model).state[:n] - y0  # first_order_fixed_point returns x0 + x1
+        return jnp.linalg.norm(y1) / jnp.linalg.norm(y0)
+
+    measured = np.mean([float(ratio(key)) for key in jax.random.split(jax.random.PRNGKey(0), 20)])
+    predicted = float(first_order_normalization_error(delta, norm))
+    assert measured == pytest.approx(predicted, rel=0.15), (measured, predicted)

@@ -442,7 +442,8 @@ _ACTIVE = -1
 class Classification(eqx.Module):
     r"""Outcome of :func:`classify_trajectory` and the evidence behind it (stacked by :func:`classify_batch`).
 
-    No field is NaN; "undefined" is ``inf`` (times, spreads, distances) or 0 (period, amplitude).
+    No field is NaN (except the spectral fields of trials whose spectrum was skipped, see
+    ``spectrum_at_end``); "undefined" is ``inf`` (times, spreads, distances) or 0 (period, amplitude).
 
     Attributes
     ----------
@@ -492,6 +493,9 @@ class Classification(eqx.Module):
     solver_status:
         Status code of the last chunk's solve (``SOLVED``, ``DIVERGED``, ``MAX_STEPS_REACHED``,
         ``SOLVER_FAILED``).
+    eigenvalues:
+        All Jacobian eigenvalues (1/s, complex, shape ``(state_size,)``) at ``final_state``, in
+        the order of ``numpy.linalg.eig``; ``None`` unless requested with ``keep_eigenvalues``.
     """
 
     outcome: Array
@@ -514,6 +518,7 @@ class Classification(eqx.Module):
     n_periods: Array
     divergence_time: Array
     solver_status: Array
+    eigenvalues: Array | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -689,8 +694,8 @@ def _chunk_batch(models, x, t, t_len, dtmax, projection, cfg, group_size):
     )
 
 
-def _spectrum_one(model, x: Array, t: Array) -> dict[str, Array]:
-    """Leading Jacobian eigenvalue and Newton distance ``||J^{-1} f||`` at ``x``."""
+def _spectrum_one(model, x: Array, t: Array, keep_eigenvalues: bool) -> dict[str, Array]:
+    """Leading Jacobian eigenvalue and Newton distance ``||J^{-1} f||`` at ``x`` (and all eigenvalues)."""
     J = jacobian(model, x, t)
     f = model.vector_field(t, x, None)
     eigs = eigenvalues(J)
@@ -701,12 +706,15 @@ def _spectrum_one(model, x: Array, t: Array) -> dict[str, Array]:
     distance = jnp.where(jnp.isfinite(distance), distance, jnp.inf)
     re = jnp.where(jnp.isfinite(re), re, jnp.inf)
     im = jnp.where(jnp.isfinite(im), im, 0.0)
-    return dict(leading_real=re, leading_imag=im, newton_distance=distance)
+    out = dict(leading_real=re, leading_imag=im, newton_distance=distance)
+    if keep_eigenvalues:
+        out["eigenvalues"] = eigs
+    return out
 
 
 @eqx.filter_jit
-def _spectrum_batch(models, x, t, group_size):
-    return _map_groups(_spectrum_one, models, (x, t), group_size)
+def _spectrum_batch(models, x, t, group_size, keep_eigenvalues):
+    return _map_groups(lambda m, xi, ti: _spectrum_one(m, xi, ti, keep_eigenvalues), models, (x, t), group_size)
 
 
 def _bucket_sizes(n: int, min_bucket: int, max_bucket: int) -> list[tuple[int, int]]:
@@ -795,6 +803,8 @@ def classify_batch(
     min_bucket: int = 2,
     max_bucket: int = 4096,
     group_size: int | None = None,
+    keep_eigenvalues: bool = False,
+    spectrum_at_end: bool = True,
 ) -> Classification:
     r"""Classify the trajectories of a batch of circuits (``B`` models, ``x0_batched`` of shape ``(B, D)``).
 
@@ -850,7 +860,11 @@ def classify_batch(
        *unresolved*.
 
     The leading eigenvalue, Newton distance and velocity are reported at every trial's final
-    state, whatever its outcome. Everything is deterministic (the sketch is seeded by ``seed``).
+    state, whatever its outcome. With ``spectrum_at_end=False`` the Jacobian is not evaluated at
+    the end of trials that were not accepted as fixed points (one eigendecomposition saved per
+    diverging, oscillating or unresolved trial); their spectral fields are then NaN.
+    ``keep_eigenvalues=True`` also returns the whole spectrum (``eigenvalues``). Everything is
+    deterministic (the sketch is seeded by ``seed``).
     """
     x0 = np.asarray(x0_batched, dtype=float)
     if x0.ndim != 2:
@@ -926,15 +940,17 @@ def classify_batch(
     divergence_time = np.full(batch, np.inf)
     last: dict[str, np.ndarray] = {}
     spectrum = dict(
-        leading_real=np.zeros(batch), leading_imag=np.zeros(batch), newton_distance=np.full(batch, np.inf)
+        leading_real=np.full(batch, np.nan), leading_imag=np.full(batch, np.nan), newton_distance=np.full(batch, np.nan)
     )
+    if keep_eigenvalues:
+        spectrum["eigenvalues"] = np.full((batch, state_size), np.nan, dtype=complex)
     fresh = np.zeros(batch, dtype=bool)  # spectrum computed at the current final state
 
     def chunk_fn(m, xs, ts, lens, dtmaxs):
         return _chunk_batch(m, xs, ts, lens, dtmaxs, projection, cfg, group_size)
 
     def spectrum_fn(m, xs, ts):
-        return _spectrum_batch(m, xs, ts, group_size)
+        return _spectrum_batch(m, xs, ts, group_size, bool(keep_eigenvalues))
 
     for _ in range(max_chunks):
         active = np.flatnonzero(outcome == _ACTIVE)
@@ -983,7 +999,10 @@ def classify_batch(
 
     outcome[outcome == _ACTIVE] = UNRESOLVED
     stale = np.flatnonzero(~fresh)
-    if stale.size:
+    if not spectrum_at_end:
+        for value in spectrum.values():
+            value[stale] = np.nan
+    elif stale.size:
         spec = _run_bucketed(spectrum_fn, models, stale, (x, t), min_bucket, max_bucket)
         for key, value in spec.items():
             spectrum[key][stale] = value
@@ -1009,6 +1028,7 @@ def classify_batch(
         n_periods=jnp.asarray(last["n_periods"]),
         divergence_time=jnp.asarray(divergence_time),
         solver_status=jnp.asarray(last["status"]),
+        eigenvalues=jnp.asarray(spectrum["eigenvalues"]) if keep_eigenvalues else None,
     )
 
 

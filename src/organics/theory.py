@@ -2,7 +2,9 @@ r"""Closed forms from the papers.
 
 Equation numbers refer to Rawat, Heeger & Martiniani, "Unconditional stability of a recurrent
 neural circuit implementing divisive normalization" (NeurIPS 2024). Eigenvalues are in 1/s
-(time constants in seconds).
+(time constants in seconds). The breakdown boundaries ``Delta_c`` are the first-order theory of
+Morone, Rawat, Heeger & Martiniani, "Stabilization of recurrent neural networks through divisive
+normalization" (2025), as written in research-code spec §5.
 """
 
 from __future__ import annotations
@@ -16,7 +18,19 @@ from ._safe import abs_pow, relu_pow
 from ._validation import is_traced
 from .models.organics import ORGaNICs
 
-__all__ = ["analytic_eigenvalues", "check_fully_normalized", "critical_delta", "normalization_scale"]
+__all__ = [
+    "analytic_eigenvalues",
+    "check_fully_normalized",
+    "critical_delta",
+    "critical_delta_per_neuron",
+    "critical_input",
+    "first_order_normalization_error",
+    "gap_closing_delta",
+    "normalization_scale",
+]
+
+#: Input types of :func:`organics.connectivity.input_drive` accepted by :func:`critical_delta`.
+INPUT_TYPES = ("localized", "delocalized", "random", "gaussian")
 
 
 def check_fully_normalized(model: ORGaNICs) -> None:
@@ -109,7 +123,9 @@ def analytic_eigenvalues(model: ORGaNICs, validate: bool = True) -> Array:
     return jnp.concatenate([first, second])
 
 
-def normalization_scale(input_norm: ArrayLike, *, sigma: ArrayLike = 0.1, b: ArrayLike = 1.0, b0: ArrayLike = 1.0) -> Array:
+def normalization_scale(
+    input_norm: ArrayLike, *, sigma: ArrayLike = 0.1, b: ArrayLike = 1.0, b0: ArrayLike = 1.0
+) -> Array:
     r"""``s = sqrt(sigma^2 b0^2 + b^2 |z|^2)``, the common ``sqrt(a_s)`` of a fully normalized circuit.
 
     For ``W = ones`` and scalar gains, Eq. 4 gives ``a_s = sigma^2 b0^2 + b^2 ||z||^2`` in every
@@ -119,26 +135,146 @@ def normalization_scale(input_norm: ArrayLike, *, sigma: ArrayLike = 0.1, b: Arr
     return jnp.sqrt(jnp.asarray(sigma) ** 2 * jnp.asarray(b0) ** 2 + jnp.asarray(b) ** 2 * jnp.asarray(input_norm) ** 2)
 
 
-def critical_delta(input_norm: ArrayLike, *, sigma: ArrayLike = 0.1, b: ArrayLike = 1.0, b0: ArrayLike = 1.0) -> Array:
-    r"""Recurrent strength at which normalization breaks down, ``Delta_c(|z|)`` for ``mu = 0``.
-
-    First-order theory of Morone, Rawat, Heeger & Martiniani (research-code spec §5; formulas
-    (A)-(C) coincide for ``mu = 0``): with ``W = ones``, ``W_r = I + M`` and ``M`` from the
-    ``goe_symmetric`` ensemble of scale ``Delta``, the fluctuation of the fixed point driven by
-    ``M`` equals its mean when
-
-    ::
-
-        Delta_c = sqrt(2) s / (1 - s),      s = sqrt(sigma^2 b0^2 + b^2 |z|^2)
-
-    It is positive only for ``s < 1``; for ``s >= 1`` the gate ``1 - sqrt(a)`` switches the
-    recurrence off and normalization never breaks, so ``inf`` is returned. Accepts arrays
-    (broadcast) and raises ``ValueError`` for a negative input norm or non-positive gains.
-    """
+def _check_gains(input_norm: ArrayLike, sigma: ArrayLike, b: ArrayLike, b0: ArrayLike) -> None:
     for name, value in (("sigma", sigma), ("b", b), ("b0", b0)):
         if not is_traced(value) and np.any(np.asarray(value) <= 0):
             raise ValueError(f"{name} must be > 0; got {value!r}")
     if not is_traced(input_norm) and np.any(np.asarray(input_norm) < 0):
         raise ValueError(f"input_norm must be >= 0 (the 2-norm |z| of the drive); got {input_norm!r}")
+
+
+def _scaled(input_norm, sigma, b, b0) -> tuple[Array, Array, Array, Array]:
+    """Validate; ``s``, ``1/(s G) = s/(1 - s)`` (``inf`` for ``s >= 1``), ``(sigma b0/s)^2``, ``b |z| sigma b0/s^2``."""
+    _check_gains(input_norm, sigma, b, b0)
     s = normalization_scale(input_norm, sigma=sigma, b=b, b0=b0)
-    return jnp.where(s < 1.0, np.sqrt(2.0) * s / jnp.where(s < 1.0, 1.0 - s, 1.0), jnp.inf)
+    r = jnp.where(s >= 1.0, jnp.inf, s / jnp.where(s < 1.0, 1.0 - s, 1.0))
+    noise = jnp.asarray(sigma) * jnp.asarray(b0)
+    return s, r, (noise / s) ** 2, jnp.asarray(b) * jnp.asarray(input_norm) * noise / s**2
+
+
+def critical_delta(
+    input_norm: ArrayLike,
+    *,
+    sigma: ArrayLike = 0.1,
+    b: ArrayLike = 1.0,
+    b0: ArrayLike = 1.0,
+    mu: ArrayLike = 0.0,
+    input_type: str = "delocalized",
+) -> Array:
+    r"""Recurrent strength ``Delta_c(|z|)`` at which normalization breaks down.
+
+    First-order theory of the Stabilization paper (Morone, Rawat, Heeger & Martiniani; research-code
+    spec §5): with ``W = ones``, ``W_r = I + M`` and ``M`` from the ``goe_symmetric`` ensemble of
+    scale ``Delta`` and mean ``mu``, the fluctuation of the fixed point driven by ``M`` equals its
+    mean at ``Delta_c``. With ``s = sqrt(sigma^2 b0^2 + b^2 |z|^2)`` and ``G = (1 - s)/s^2``::
+
+        mu = 0 (every input type):  Delta_c = sqrt(2) s / (1 - s) = sqrt(2) / (s G)
+        "delocalized", spec (A):    F = [1/(G s)] [1 + mu sigma^2 b0^2 G / s]
+                                    Delta_c = sqrt(2) sqrt(F^2 + mu^2 b^2 |z|^2 (sigma b0 / s^2)^2)
+        "localized", spec (C):      Delta_c = sqrt(2) (1/(s G) + mu)
+
+    The spec writes (A) and (C) for ``b0 = b = 1``. For scalar gains the circuit with
+    ``(z, sigma, b, b0)`` is exactly the circuit with ``(b z, sigma b0, 1, 1)`` (``b`` and ``b0``
+    enter the model only as ``b z`` and ``sigma b0``), so the general form substitutes
+    ``z -> b z`` and ``sigma -> sigma b0``; with ``b = b0 = 1`` it is the spec's formula verbatim.
+    (C) is negative (no breakdown point) for ``mu < -1/(s G)``; NaN is returned there. (A) never
+    is: its sum of squares removes the sign change. For ``s >= 1`` the gate ``1 - sqrt(a)``
+    switches the recurrence off and normalization never breaks, so ``inf`` is returned for every
+    ``mu``. A closed form with ``mu != 0`` exists only for ``"delocalized"`` and ``"localized"``
+    inputs; ``"random"`` and ``"gaussian"`` accept only ``mu = 0`` (traced ``mu``: NaN where
+    ``mu != 0``). Accepts arrays (broadcast) and raises ``ValueError`` for a negative input norm,
+    non-positive gains or an unknown ``input_type``.
+    """
+    if input_type not in INPUT_TYPES:
+        raise ValueError(f"input_type must be one of {', '.join(map(repr, INPUT_TYPES))}; got {input_type!r}")
+    if input_type in ("random", "gaussian") and not is_traced(mu) and np.any(np.asarray(mu) != 0):
+        raise ValueError(
+            f"critical_delta with mu != 0 has a closed form only for 'delocalized' and 'localized' inputs; "
+            f"got input_type={input_type!r}, mu={mu!r} (mu = 0 works for every input type)"
+        )
+    s, r, q, cross = _scaled(input_norm, sigma, b, b0)
+    mu = jnp.asarray(mu)
+    if input_type == "delocalized":
+        delta = jnp.hypot(r + mu * q, mu * cross)
+    elif input_type == "localized":
+        delta = r + mu
+    else:
+        delta = jnp.where(mu == 0, r, jnp.nan)
+    return jnp.where(s >= 1.0, jnp.inf, jnp.where(delta >= 0, np.sqrt(2.0) * delta, jnp.nan))
+
+
+def critical_delta_per_neuron(
+    input_norm: ArrayLike,
+    n: int,
+    *,
+    sigma: ArrayLike = 0.1,
+    b: ArrayLike = 1.0,
+    b0: ArrayLike = 1.0,
+    mu: ArrayLike = 0.0,
+) -> Array:
+    r"""Older per-neuron ``Delta_c`` for a delocalized input, formula (B) of research-code spec §5.
+
+    Mean and SD of one neuron's first-order fixed point (Stabilization paper, older notebooks),
+    written with the gains as in :func:`critical_delta` (``z -> b z``, ``sigma -> sigma b0``)::
+
+        E[y_i]  = b|z| / (sqrt(n) s) + mu b|z| G (1 - b^2 |z|^2 / s^2) / sqrt(n)
+        SD[y_i] = Delta b|z| G / sqrt(2 n)
+        Delta_c = sqrt(2 n) E[y_i] / (G b|z|) = sqrt(2) (1/(s G) + mu sigma^2 b0^2 / s^2)
+
+    ``n`` cancels (kept for the spec's signature; validated as a positive integer). (B) equals
+    the ``F`` of formula (A) times ``sqrt(2)``: it is negative (no solution) for strongly negative
+    ``mu``, where NaN is returned; ``inf`` for ``s >= 1``; ``mu = 0`` gives the common
+    ``sqrt(2) s/(1 - s)``.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer (the number of neurons); got {n!r}")
+    s, r, q, _ = _scaled(input_norm, sigma, b, b0)
+    delta = r + jnp.asarray(mu) * q
+    return jnp.where(s >= 1.0, jnp.inf, jnp.where(delta >= 0, np.sqrt(2.0) * delta, jnp.nan))
+
+
+def critical_input(delta: ArrayLike, *, sigma: ArrayLike = 0.1, b: ArrayLike = 1.0, b0: ArrayLike = 1.0) -> Array:
+    r"""Input norm ``|z|_c(Delta)`` at which ``critical_delta(|z|_c) = Delta`` (``mu = 0``).
+
+    Inverse of ``Delta_c = sqrt(2) s/(1 - s)`` (research-code spec §5, general gains)::
+
+        s_c = Delta / (sqrt(2) + Delta),      |z|_c = sqrt(s_c^2 - sigma^2 b0^2) / b
+
+    Inputs ``|z| > |z|_c`` keep normalization at this ``Delta``. No solution (NaN) for
+    ``Delta < sqrt(2) s_min / (1 - s_min)``, ``s_min = sigma b0`` (even ``z = 0`` is already
+    normalized there); ``|z|_c = 0`` at equality; ``Delta = inf`` gives ``sqrt(1 - sigma^2 b0^2)/b``.
+    Raises ``ValueError`` for a negative ``delta`` or non-positive gains.
+    """
+    _check_gains(0.0, sigma, b, b0)
+    if not is_traced(delta) and np.any(np.asarray(delta) < 0):
+        raise ValueError(f"delta must be >= 0 (the scale of M); got {delta!r}")
+    s_c = 1.0 / (1.0 + np.sqrt(2.0) / jnp.asarray(delta, dtype=float))
+    gap = s_c**2 - (jnp.asarray(sigma) * jnp.asarray(b0)) ** 2
+    return jnp.where(gap >= 0, jnp.sqrt(jnp.maximum(gap, 0.0)), jnp.nan) / jnp.asarray(b)
+
+
+def first_order_normalization_error(
+    delta: ArrayLike, input_norm: ArrayLike, *, sigma: ArrayLike = 0.1, b: ArrayLike = 1.0, b0: ArrayLike = 1.0
+) -> Array:
+    r"""First-order prediction of ``||y_s1|| / ||y_s0||`` for ``goe_symmetric`` ``M`` with ``mu = 0``.
+
+    ``||y_s1|| / ||y_s0|| ~= Delta / Delta_c(|z|)`` (research-code spec §5; measured 0.124 vs 0.127
+    at ``|z| = 0.01``), where ``y_s1 = G b (I - b^2 z z^T / s^2) M z`` is the first-order shift of
+    the fixed point and ``y_s0 = b z / s``. It is 0 where ``Delta_c = inf`` (``s >= 1``).
+    """
+    if not is_traced(delta) and np.any(np.asarray(delta) < 0):
+        raise ValueError(f"delta must be >= 0 (the scale of M); got {delta!r}")
+    return jnp.asarray(delta) / critical_delta(input_norm, sigma=sigma, b=b, b0=b0)
+
+
+def gap_closing_delta(
+    input_norm: ArrayLike, *, sigma: ArrayLike = 0.1, b: ArrayLike = 1.0, b0: ArrayLike = 1.0
+) -> Array:
+    r"""First-order estimate of the ``Delta`` at which the spectral gap closes, ``Delta_c / 2``.
+
+    Linearising at the normalization fixed point, the leading eigenvalue is
+    ``lambda tau ~= -s + (1 - s) sqrt(2) Delta`` (goe_symmetric, ``mu = 0``), which reaches 0 at
+    ``Delta ~= s / (sqrt(2) (1 - s)) = Delta_c / 2`` (research-code spec §1 and §5, last line).
+    A first-order estimate only (it ignores the shift of the fixed point); ``inf`` for ``s >= 1``.
+    """
+    return critical_delta(input_norm, sigma=sigma, b=b, b0=b0) / 2.0

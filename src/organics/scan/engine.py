@@ -1,0 +1,269 @@
+r"""Evaluate one block of a scan: draw the circuits, start them, classify them, measure them.
+
+A :class:`Block` is a rectangle of cells (one combination of the sweep dimensions, a run of
+``delta`` indices and a run of ``input_norm`` indices) with all its trials. :func:`run_block`
+returns NumPy arrays of shape ``(n_delta, n_input, trials[, neuron | mode])`` and knows
+nothing about storage or executors, so any executor can call it anywhere.
+
+**Random draws.** Trial ``k`` of cell ``(i, j)`` (``delta`` index ``i``, ``input_norm`` index
+``j``) uses the key ``fold_in(fold_in(fold_in(PRNGKey(seed), i), j), k)``, split into the keys of
+the matrix ``M``, of the input direction (``"random"`` inputs) and of the initial state
+(``"random"`` starts). It depends on nothing else: not on the block, the batch, the executor,
+nor on the sweep dimensions, so the same draws are reused for every model variant, ``mu``,
+``sigma``, ``b0`` and ``b1`` of a sweep (common random numbers: differences along a sweep
+dimension are not sampling noise).
+
+**Per trial** (research-code spec §4, with the classifier of :func:`organics.simulate.classify_batch`):
+
+1. ``W_r = I + M`` (:func:`organics.connectivity.recurrent_matrix`) and its spectral radius;
+   ``z`` (:func:`organics.connectivity.input_drive`, 2-norm ``input_norm``); the circuit with
+   ``W = ones`` (:class:`organics.models.ORGaNICs`).
+2. The normalization fixed point ``x_s0`` (Eq. 4 / Eq. 88) and its first-order correction
+   ``x_s0 + x_s1`` (:func:`organics.fixed_points.first_order_fixed_point`).
+3. The start: ``"norm"`` ``x_s0``; ``"first_order"`` ``x_s0 + x_s1``; ``"zero"`` 0;
+   ``"zero_epsilon"`` ``1e-3``; ``"random"`` ``U(0, 1)`` in every component.
+4. The outcome from the dynamics (chunks of ``100 max(tau)``, at most ``max_chunks``): a stable
+   fixed point (velocity and Newton distance below ``1e-8`` relative and ``Re lambda* < 0``),
+   a limit cycle, diverging, or unresolved.
+5. At a stable fixed point ``x* = (y*, a*)``: the Jacobian spectrum, ``lambda* tau`` (largest
+   real part times ``max(tau)``), relaxation time ``-1/Re lambda*`` (s), the frequencies
+   ``|Im lambda*| / 2 pi`` and ``max_k |Im lambda_k| / 2 pi`` (Hz), the quality factor
+   ``|lambda| / (2 |Re lambda|)`` of the most oscillatory mode (the research code's
+   ``|Im|/|Re|`` is about twice it for weakly damped modes), the normalization error
+   ``||y* - y_s0|| / ||y_s0||``, ``y*_0`` and ``sum_i y*_i``. For every trial the first-order
+   prediction of that error, ``||y_s1|| / ||y_s0||``. For limit cycles the period (s) and the
+   amplitude of the oscillation; for diverging trials the time the state left the bound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..connectivity import input_drive, recurrent_matrix
+from ..fixed_points import first_order_fixed_point, normalization_fixed_point
+from ..models.organics import ORGaNICs
+from ..simulate import DIVERGING, LIMIT_CYCLE, STABLE_FIXED_POINT, auto_group_size, classify_batch
+from .spec import ZERO_EPSILON, ScanSpec
+
+#: Ensembles whose matrices are symmetric (spectral radius from ``eigvalsh``).
+_SYMMETRIC = ("goe_symmetric",)
+
+#: Largest vmap width inside a block. Every vmapped group of a scan has exactly the same width
+#: (``min(auto_group_size, MAX_GROUP)``, fixed by ``n``), so a trial's arithmetic does not depend
+#: on how many trials share its block: XLA rounds batched products differently for different
+#: batch widths (1e-16 in the state, amplified by the dynamics), and a fixed width makes the
+#: results bit-identical whatever the block size. The cap bounds the padding of the last,
+#: nearly empty buckets.
+MAX_GROUP = 16
+
+#: Per-trial scalar records (name -> NumPy dtype).
+SCALAR_RECORDS: dict[str, str] = {
+    "outcome": "int8",
+    "spectral_radius": "float64",
+    "leading_real_tau": "float64",
+    "relaxation_time": "float64",
+    "leading_frequency": "float64",
+    "frequency": "float64",
+    "quality_factor": "float64",
+    "normalization_error": "float64",
+    "first_order_error": "float64",
+    "y_first": "float64",
+    "y_sum": "float64",
+    "period": "float64",
+    "amplitude": "float64",
+    "divergence_time": "float64",
+    "time_simulated": "float64",
+    "n_chunks": "int16",
+}
+#: Per-neuron records (``records = "full"``), stored as float32.
+NEURON_RECORDS: tuple[str, ...] = (
+    "fixed_point_y",
+    "fixed_point_a",
+    "normalization_y",
+    "normalization_a",
+    "first_order_y",
+    "first_order_a",
+)
+#: Per-mode record (``records = "full"``): the Jacobian spectrum (1/s) at stable fixed points.
+MODE_RECORDS: tuple[str, ...] = ("eigenvalues",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Block:
+    """A work unit: sweep indices, ``delta`` indices ``[d0, d1)``, ``input_norm`` indices ``[j0, j1)``."""
+
+    index: int
+    sweep_index: tuple[int, ...]
+    delta_start: int
+    delta_stop: int
+    input_start: int
+    input_stop: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.delta_stop - self.delta_start, self.input_stop - self.input_start)
+
+
+def trial_keys(seed: int, delta_index: np.ndarray, input_index: np.ndarray, trial: np.ndarray) -> jax.Array:
+    """Keys ``fold_in(fold_in(fold_in(PRNGKey(seed), i), j), k)`` for flat index arrays."""
+    base = jax.random.PRNGKey(seed)
+
+    def one(i, j, k):
+        return jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(base, i), j), k)
+
+    return jax.vmap(one)(jnp.asarray(delta_index), jnp.asarray(input_index), jnp.asarray(trial))
+
+
+@partial(
+    jax.jit,
+    static_argnames=("n", "ensemble", "sparsity", "excitatory_fraction", "input_type", "variant", "initial"),
+)
+def _build(key, delta, input_norm, mu, sigma, b0, b1, tau_y, tau_a, *, n, ensemble, sparsity,
+           excitatory_fraction, input_type, variant, initial):  # fmt: skip
+    """One trial's circuit, reference points, start and spectral radius (vmapped by the caller)."""
+    k_matrix, k_input, k_start = jax.random.split(key, 3)
+    W_r = recurrent_matrix(
+        k_matrix,
+        n,
+        ensemble=ensemble,
+        delta=delta,
+        mu=mu,
+        sparsity=sparsity,
+        excitatory_fraction=excitatory_fraction,
+    )
+    z = input_drive(n, input_type, input_norm, key=k_input)
+    model = ORGaNICs(z=z, W_r=W_r, sigma=sigma, b=b1, b0=b0, tau_y=tau_y, tau_a=tau_a, variant=variant)
+    normalization = normalization_fixed_point(model).state
+    first_order = first_order_fixed_point(model).state
+    if initial == "norm":
+        start = normalization
+    elif initial == "first_order":
+        start = first_order
+    elif initial == "zero":
+        start = jnp.zeros(2 * n)
+    elif initial == "zero_epsilon":
+        start = jnp.full(2 * n, ZERO_EPSILON)
+    else:  # random
+        start = jax.random.uniform(k_start, (2 * n,), dtype=normalization.dtype)
+    if ensemble in _SYMMETRIC:
+        radius = jnp.max(jnp.abs(jnp.linalg.eigvalsh(W_r)))
+    else:
+        radius = jnp.max(jnp.abs(jnp.linalg.eigvals(W_r)))
+    return model, normalization, first_order, start, radius
+
+
+def _padded(values: np.ndarray, size: int) -> np.ndarray:
+    """``values`` extended to ``size`` rows by repeating the first row."""
+    pad = size - values.shape[0]
+    return values if pad == 0 else np.concatenate([values, np.repeat(values[:1], pad, axis=0)])
+
+
+def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    ok = den > 0
+    return np.where(ok, num / np.where(ok, den, 1.0), np.nan)
+
+
+def run_block(spec: ScanSpec, block: Block) -> dict[str, np.ndarray]:
+    """Evaluate every trial of ``block`` (see the module docstring); arrays ``(n_delta, n_input, trials, ...)``."""
+    nd, ni = block.shape
+    trials, n = spec.trials, spec.n
+    i, j, k = np.meshgrid(
+        np.arange(block.delta_start, block.delta_stop),
+        np.arange(block.input_start, block.input_stop),
+        np.arange(trials),
+        indexing="ij",
+    )
+    i, j, k = i.ravel(), j.ravel(), k.ravel()
+    size = i.size
+    padded = 1 << (size - 1).bit_length()
+    params = spec.cell_parameters(block.sweep_index)
+    keys = trial_keys(spec.seed, _padded(i, padded), _padded(j, padded), _padded(k, padded))
+    scalar = lambda v: jnp.full(padded, float(v))  # noqa: E731
+    build = jax.vmap(
+        partial(
+            _build,
+            n=n,
+            ensemble=spec.ensemble,
+            sparsity=None if spec.sparsity is None else float(spec.sparsity),
+            excitatory_fraction=float(spec.excitatory_fraction),
+            input_type=spec.input_type,
+            variant=params["model"],
+            initial=spec.initial,
+        )
+    )
+    models, normalization, first_order, start, radius = build(
+        keys,
+        jnp.asarray(_padded(spec.deltas[i], padded)),
+        jnp.asarray(_padded(spec.input_norms[j], padded)),
+        scalar(params["mu"]),
+        scalar(params["sigma"]),
+        scalar(params["b0"]),
+        scalar(params["b1"]),
+        scalar(spec.tau_y),
+        scalar(spec.tau_a),
+    )
+    models = jax.tree.map(lambda leaf: leaf[:size] if eqx.is_array(leaf) else leaf, models)
+    normalization, first_order = np.asarray(normalization)[:size], np.asarray(first_order)[:size]
+    start, radius = np.asarray(start)[:size], np.asarray(radius)[:size]
+
+    group = min(auto_group_size(models, size), MAX_GROUP)
+    result = classify_batch(
+        models,
+        start,
+        max_chunks=spec.max_chunks,
+        keep_eigenvalues=True,
+        spectrum_at_end=False,
+        group_size=group,
+        min_bucket=group,
+    )
+    records = _records(result, normalization, first_order, radius, n)
+    return {name: value.reshape(nd, ni, trials, *value.shape[1:]) for name, value in records.items()}
+
+
+def _records(result, normalization: np.ndarray, first_order: np.ndarray, radius: np.ndarray, n: int) -> dict:
+    """Per-trial records (flat over trials) from a :class:`~organics.simulate.Classification`."""
+    outcome = np.asarray(result.outcome)
+    fixed = outcome == STABLE_FIXED_POINT
+    cycle = outcome == LIMIT_CYCLE
+    only = lambda mask, v: np.where(mask, v, np.nan)  # noqa: E731
+
+    final = np.asarray(result.final_state)
+    y_star, a_star = final[:, :n], final[:, n:]
+    y_norm, y_first = normalization[:, :n], first_order[:, :n]
+    norm_size = np.linalg.norm(y_norm, axis=1)
+    leading_real = np.asarray(result.leading_real)
+    eigs = np.asarray(result.eigenvalues)
+    oscillatory = np.take_along_axis(eigs, np.argmax(np.abs(np.nan_to_num(eigs.imag)), axis=1)[:, None], 1)[:, 0]
+
+    records = {
+        "outcome": outcome.astype(np.int8),
+        "spectral_radius": radius,
+        "leading_real_tau": only(fixed, np.asarray(result.leading_real_tau)),
+        "relaxation_time": only(fixed, _safe_ratio(np.ones_like(leading_real), -leading_real)),
+        "leading_frequency": only(fixed, np.asarray(result.leading_imag) / (2 * np.pi)),
+        "frequency": only(fixed, np.abs(oscillatory.imag) / (2 * np.pi)),
+        "quality_factor": only(fixed, _safe_ratio(np.abs(oscillatory), 2 * np.abs(oscillatory.real))),
+        "normalization_error": only(fixed, _safe_ratio(np.linalg.norm(y_star - y_norm, axis=1), norm_size)),
+        "first_order_error": _safe_ratio(np.linalg.norm(y_first - y_norm, axis=1), norm_size),
+        "y_first": only(fixed, y_star[:, 0]),
+        "y_sum": only(fixed, y_star.sum(axis=1)),
+        "period": only(cycle, np.asarray(result.period)),
+        "amplitude": only(cycle, np.asarray(result.amplitude)),
+        "divergence_time": only(outcome == DIVERGING, np.asarray(result.divergence_time)),
+        "time_simulated": np.asarray(result.time_simulated),
+        "n_chunks": np.asarray(result.n_chunks).astype(np.int16),
+        "fixed_point_y": only(fixed[:, None], y_star).astype(np.float32),
+        "fixed_point_a": only(fixed[:, None], a_star).astype(np.float32),
+        "normalization_y": y_norm.astype(np.float32),
+        "normalization_a": normalization[:, n:].astype(np.float32),
+        "first_order_y": y_first.astype(np.float32),
+        "first_order_a": first_order[:, n:].astype(np.float32),
+        "eigenvalues": only(fixed[:, None], eigs).astype(np.complex64),
+    }
+    return records
