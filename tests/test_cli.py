@@ -68,3 +68,70 @@ def test_fixed_points_2d_command_lists_the_three_points_of_fig1b():
     assert result.exit_code == 0, result.output
     assert result.output.count("unstable") == 2
     assert "0.997779" in result.output
+
+
+# ------------------------------------------------------------------------------------ scan / plot
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--delta-min", "2", "--delta-max", "1"], "delta_min must be <= delta_max"),
+        (["--input-min", "0"], "input_min must be > 0 for input_scale = 'log'"),
+        (["--ensemble", "gue"], "ensemble must be one of"),
+        (["--model", "main,fancy"], "model must be one of"),
+        (["--input-type", "uniform"], "input_type must be one of"),
+        (["--n", "0"], "n must be an integer >= 1"),
+        (["--mu", "0,zero"], "--mu must be a float or a comma-separated list"),
+        (["--preset", "huge"], "preset must be one of"),
+        (["--config", "missing.toml"], "config file 'missing.toml' does not exist"),
+        (["--cluster", "k8s"], "--cluster must be one of local, slurm, pbs"),
+    ],
+)
+def test_scan_rejects_bad_input_with_one_line_before_any_compute(tmp_path, options, message):
+    out = tmp_path / "scan.zarr"
+    result = runner.invoke(app, ["scan", "--out", str(out), *options])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("error:")
+    assert not out.exists()
+
+
+def test_scan_show_config_round_trips_and_foreign_paths_are_refused(tmp_path):
+    from organics.scan.presets import PRESETS
+    from organics.scan.spec import load_config
+
+    result = runner.invoke(
+        app, ["scan", "--out", "x", "--preset", "critical-slowing", "--mu", "0,-0.5", "--show-config"]
+    )
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "scan.toml"
+    path.write_text(result.output)
+    assert load_config(path) == PRESETS["critical-slowing"].replace(mu=[0.0, -0.5])
+
+    foreign = tmp_path / "results"
+    foreign.mkdir()
+    (foreign / "data.csv").write_text("1,2\n")
+    for extra in ([], ["--overwrite"]):
+        result = runner.invoke(app, ["scan", "--out", str(foreign), "--n", "2", *extra])
+        assert result.exit_code == 2 and "is not an organics scan store" in result.output
+    assert (foreign / "data.csv").read_text() == "1,2\n"
+    result = runner.invoke(app, ["plot", str(foreign), "--out", str(tmp_path / "figs")])
+    assert result.exit_code == 2 and "is not an organics scan store" in result.output
+
+
+def test_scan_then_plot_end_to_end(tmp_path):
+    out = tmp_path / "tiny.zarr"
+    options = ["scan", "--out", str(out), "--n", "4", "--delta-num", "2", "--input-num", "2", "--trials", "2",
+               "--max-chunks", "2", "--delta-max", "5"]  # fmt: skip
+    result = runner.invoke(app, options)
+    assert result.exit_code == 0, result.output
+    assert "8 trials in 1 blocks" in result.output and "Outcomes per recurrent strength" in result.output
+    assert "analytic Δ_c" in result.output
+    again = runner.invoke(app, options)
+    assert again.exit_code == 0 and "Resuming: 8 trials already stored, 0 to go." in again.output
+    changed = runner.invoke(app, [*options, "--trials", "3"])
+    assert changed.exit_code == 2 and "differs in: trials" in changed.output
+    result = runner.invoke(app, ["plot", str(out), "--out", str(tmp_path / "figs")])
+    assert result.exit_code == 0, result.output
+    for name in ("phase_map", "gap_map", "normalization_maps", "outcome_percentages"):
+        for fmt in ("png", "pdf"):
+            assert (tmp_path / "figs" / f"{name}.{fmt}").stat().st_size > 1000

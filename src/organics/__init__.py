@@ -31,6 +31,7 @@ from . import (  # noqa: E402
     fixed_points,
     linear,
     nonnormal,
+    scan,
     sde,
     simulate,
     spectra,
@@ -124,9 +125,18 @@ from .stability import (  # noqa: E402
     splitting_matrix,
     stability_report,
 )
+from .scan import PRESETS, ScanSpec, load_config, open_scan, run_scan  # noqa: E402
 from .sweep import SweepResult, delta_sweep  # noqa: E402
 from .trajectories import open_dataset, save_dataset, trajectory_dataset  # noqa: E402
-from .theory import analytic_eigenvalues, critical_delta, normalization_scale  # noqa: E402
+from .theory import (  # noqa: E402
+    analytic_eigenvalues,
+    critical_delta,
+    critical_delta_per_neuron,
+    critical_input,
+    first_order_normalization_error,
+    gap_closing_delta,
+    normalization_scale,
+)
 from .two_dimensional import (  # noqa: E402
     TheoremPrediction,
     TwoDFixedPoint,
@@ -202,6 +212,10 @@ __all__ = [
     # theory and the 2-D circuit
     "analytic_eigenvalues",
     "critical_delta",
+    "critical_delta_per_neuron",
+    "critical_input",
+    "first_order_normalization_error",
+    "gap_closing_delta",
     "normalization_scale",
     "two_d_fixed_points",
     "TwoDFixedPoint",
@@ -259,6 +273,13 @@ __all__ = [
     "pseudospectrum",
     "noise_amplification",
     "NoiseAmplification",
+    # phase-diagram scans (organics.scan)
+    "scan",
+    "ScanSpec",
+    "PRESETS",
+    "load_config",
+    "run_scan",
+    "open_scan",
     # reports
     "delta_sweep",
     "SweepResult",

@@ -59,8 +59,12 @@ def _parse_floats(name: str, text: str) -> np.ndarray:
 def demo(
     n: Annotated[int, typer.Option(help="Number of principal neurons (>= 1).")] = 100,
     input_norm: Annotated[float, typer.Option(help="2-norm of the input drive |z| (> 0).")] = 0.1,
-    deltas: Annotated[str, typer.Option(help="Comma-separated recurrent strengths Delta (>= 0).")] = DEFAULT_DEMO_DELTAS,
-    input_kind: Annotated[str, typer.Option(help="Input drive: localized, delocalized, random or gaussian.")] = "delocalized",
+    deltas: Annotated[
+        str, typer.Option(help="Comma-separated recurrent strengths Delta (>= 0).")
+    ] = DEFAULT_DEMO_DELTAS,
+    input_kind: Annotated[
+        str, typer.Option(help="Input drive: localized, delocalized, random or gaussian.")
+    ] = "delocalized",
     ensemble: Annotated[str, typer.Option(help="Random ensemble of M in W_r = I + M.")] = "goe_symmetric",
     sigma: Annotated[float, typer.Option(help="Semi-saturation constant (> 0).")] = 0.1,
     variant: Annotated[str, typer.Option(help="main, rectified or rectified_recurrence.")] = "main",
@@ -83,15 +87,30 @@ def demo(
         delta_c = critical_delta(input_norm, sigma=sigma)
         with console.status("Simulating and classifying trajectories..."):
             result = delta_sweep(
-                values, n=n, input_norm=input_norm, input_kind=input_kind, ensemble=ensemble,
-                sigma=sigma, variant=variant, seed=seed,
+                values,
+                n=n,
+                input_norm=input_norm,
+                input_kind=input_kind,
+                ensemble=ensemble,
+                sigma=sigma,
+                variant=variant,
+                seed=seed,
             )
     except ValueError as error:
         _fail(str(error))
 
     table = Table(title=f"ORGaNICs, N = {n}, |z| = {input_norm:g} ({input_kind}), sigma = {sigma:g}, {ensemble}")
-    for column in ("Δ", "ρ(W_r)", "outcome", "Re λ*·τ", "relax. ms", "freq. Hz", "norm. error", "period ms",
-                   "simulated ms"):
+    for column in (
+        "Δ",
+        "ρ(W_r)",
+        "outcome",
+        "Re λ*·τ",
+        "relax. ms",
+        "freq. Hz",
+        "norm. error",
+        "period ms",
+        "simulated ms",
+    ):
         table.add_column(column, justify="right")
     for i, verdict in enumerate(result.verdicts()):
         table.add_row(
@@ -182,7 +201,9 @@ def simulate_command(
     n: Annotated[int, typer.Option(help="Number of principal neurons (>= 1).")] = 100,
     delta: Annotated[float, typer.Option(help="Recurrent strength Delta of W_r = I + M (>= 0).")] = 0.1,
     input_norm: Annotated[float, typer.Option(help="2-norm of the input drive |z| (>= 0).")] = 0.1,
-    input_kind: Annotated[str, typer.Option(help="Input drive: localized, delocalized, random or gaussian.")] = "delocalized",
+    input_kind: Annotated[
+        str, typer.Option(help="Input drive: localized, delocalized, random or gaussian.")
+    ] = "delocalized",
     ensemble: Annotated[str, typer.Option(help="Random ensemble of M in W_r = I + M.")] = "goe_symmetric",
     sigma: Annotated[float, typer.Option(help="Semi-saturation constant (> 0).")] = 0.1,
     variant: Annotated[str, typer.Option(help="main, rectified or rectified_recurrence.")] = "main",
@@ -260,9 +281,16 @@ def simulate_command(
 
     outcome = Outcome(int(verdict.outcome)).name.lower()
     attrs = dict(
-        delta=float(delta), input_norm=float(input_norm), input_kind=input_kind, ensemble=ensemble,
-        seed=int(seed), init=init, outcome=outcome, leading_real=float(verdict.leading_real),
-        leading_imag=float(verdict.leading_imag), period=float(verdict.period),
+        delta=float(delta),
+        input_norm=float(input_norm),
+        input_kind=input_kind,
+        ensemble=ensemble,
+        seed=int(seed),
+        init=init,
+        outcome=outcome,
+        leading_real=float(verdict.leading_real),
+        leading_imag=float(verdict.leading_imag),
+        period=float(verdict.period),
         classified_time=float(verdict.time_simulated),
     )
     ds = trajectory_dataset(model, trajectory, attrs=attrs)
@@ -271,18 +299,25 @@ def simulate_command(
     save_figure(time_courses(trajectory, model, title=title), out_dir / "time_courses", ("png", "pdf"))
     save_figure(neuron_portrait(model, trajectory), out_dir / "portrait", ("png",))
 
-    console.print(f"outcome: [bold]{outcome.replace('_', ' ')}[/bold] (classified over "
-                  f"{1e3 * float(verdict.time_simulated):.0f} ms; Re λ* = {float(verdict.leading_real):.4g} 1/s"
-                  + (f", period {1e3 * float(verdict.period):.3g} ms" if float(verdict.period) > 0 else "") + ")")
-    console.print(f"trajectory: {len(trajectory.ts)} samples over {duration_ms:g} ms, "
-                  f"solver status {int(trajectory.status)}; |y(end)| = {float(ds.y_norm[-1]):.6g}")
+    console.print(
+        f"outcome: [bold]{outcome.replace('_', ' ')}[/bold] (classified over "
+        f"{1e3 * float(verdict.time_simulated):.0f} ms; Re λ* = {float(verdict.leading_real):.4g} 1/s"
+        + (f", period {1e3 * float(verdict.period):.3g} ms" if float(verdict.period) > 0 else "")
+        + ")"
+    )
+    console.print(
+        f"trajectory: {len(trajectory.ts)} samples over {duration_ms:g} ms, "
+        f"solver status {int(trajectory.status)}; |y(end)| = {float(ds.y_norm[-1]):.6g}"
+    )
     console.print(f"wrote {dataset_path}, {out_dir / 'time_courses.png'} (.pdf), {out_dir / 'portrait.png'}")
 
 
 @app.command("portrait")
 def portrait_command(
     out: Annotated[str, typer.Option(help="Output directory.")],
-    model: Annotated[str, typer.Option("--model", help="organics, organics-rectified or ei (Dayan-Abbott E-I).")] = "organics",
+    model: Annotated[
+        str, typer.Option("--model", help="organics, organics-rectified or ei (Dayan-Abbott E-I).")
+    ] = "organics",
     w_r: Annotated[float, typer.Option(help="Recurrent weight w_r (ORGaNICs).")] = 2.0,
     w: Annotated[float, typer.Option(help="Normalization weight w (> 0).")] = 1.0,
     b: Annotated[float, typer.Option(help="Input gain b (> 0).")] = 0.5,
@@ -303,8 +338,12 @@ def portrait_command(
     from pathlib import Path
 
     _check_choice("--model", model, PORTRAIT_MODELS)
-    for option, value in (("--tau-y-ms", tau_y_ms), ("--tau-a-ms", tau_a_ms), ("--tau-e-ms", tau_e_ms),
-                          ("--tau-i-ms", tau_i_ms)):
+    for option, value in (
+        ("--tau-y-ms", tau_y_ms),
+        ("--tau-a-ms", tau_a_ms),
+        ("--tau-e-ms", tau_e_ms),
+        ("--tau-i-ms", tau_i_ms),
+    ):
         if not np.isfinite(value) or value <= 0:
             _fail(f"{option} must be > 0; got {value}")
     if trajectories < 0:
@@ -329,15 +368,176 @@ def portrait_command(
             title = f"Dayan–Abbott E–I pair\n$\\tau_E$ = {tau_e_ms:g} ms, $\\tau_I$ = {tau_i_ms:g} ms"
         else:
             variant = "main" if model == "organics" else "rectified"
-            circuit = ORGaNICs(z=[z], W_r=[[w_r]], W=[[w]], b=b, b0=b0, sigma=sigma,
-                               tau_y=tau_y_ms * 1e-3, tau_a=tau_a_ms * 1e-3, variant=variant)
-            title = (f"2-D ORGaNICs ({variant}): $w_r$ = {w_r:g}, z = {z:g}, w = {w:g}, b = {b:g}\n"
-                     f"$b_0$ = {b0:g}, $\\sigma$ = {sigma:g}, $\\tau_y$ = {tau_y_ms:g} ms, $\\tau_a$ = {tau_a_ms:g} ms")
+            circuit = ORGaNICs(
+                z=[z],
+                W_r=[[w_r]],
+                W=[[w]],
+                b=b,
+                b0=b0,
+                sigma=sigma,
+                tau_y=tau_y_ms * 1e-3,
+                tau_a=tau_a_ms * 1e-3,
+                variant=variant,
+            )
+            title = (
+                f"2-D ORGaNICs ({variant}): $w_r$ = {w_r:g}, z = {z:g}, w = {w:g}, b = {b:g}\n"
+                f"$b_0$ = {b0:g}, $\\sigma$ = {sigma:g}, $\\tau_y$ = {tau_y_ms:g} ms, $\\tau_a$ = {tau_a_ms:g} ms"
+            )
         with console.status("Drawing the phase portrait..."):
             fig, ax = plt.subplots(figsize=(8.5, 5.0), layout="constrained")
-            phase_portrait(circuit, ax, xlim=x_window, ylim=y_window, n_trajectories=trajectories, title=title,
-                           legend="outside")
+            phase_portrait(
+                circuit, ax, xlim=x_window, ylim=y_window, n_trajectories=trajectories, title=title, legend="outside"
+            )
     except ValueError as error:
         _fail(str(error))
     paths = save_figure(fig, out_dir / "portrait", ("png", "pdf"))
     console.print(f"wrote {', '.join(str(p) for p in paths)}")
+
+
+# ------------------------------------------------------------------------------------------ scan
+def _sweepable(option: str, text: Optional[str], kind=float):
+    """A value or a comma-separated list (a list becomes a dimension of the scan)."""
+    if text is None:
+        return None
+    try:
+        values = [kind(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError:
+        _fail(f"{option} must be a {kind.__name__} or a comma-separated list of them; got {text!r}")
+    if not values:
+        _fail(f"{option} must not be empty")
+    return values[0] if len(values) == 1 else values
+
+
+@app.command("scan")
+def scan_command(
+    out: Annotated[str, typer.Option("--out", help="Zarr store to write (rerun the same command to resume).")],
+    preset: Annotated[
+        str,
+        typer.Option(
+            help="Named configuration: demo, stabilization-delocalized, stabilization-localized, critical-slowing."
+        ),
+    ] = "demo",
+    config: Annotated[Optional[str], typer.Option(help="TOML file with scan fields (overrides the preset).")] = None,
+    n: Annotated[Optional[int], typer.Option(help="Number of principal neurons N (>= 1).")] = None,
+    ensemble: Annotated[Optional[str], typer.Option(help="goe, goe_symmetric, ginibre, power_law or dale.")] = None,
+    sparsity: Annotated[Optional[float], typer.Option(help="Expected nonzeros per row of M (0 < s <= N).")] = None,
+    input_type: Annotated[Optional[str], typer.Option(help="localized, delocalized, random or gaussian.")] = None,
+    model: Annotated[
+        Optional[str], typer.Option(help="main, rectified, rectified_recurrence, or a comma list.")
+    ] = None,
+    mu: Annotated[Optional[str], typer.Option(help="Mean of M (value or comma list).")] = None,
+    sigma: Annotated[Optional[str], typer.Option(help="Semi-saturation sigma > 0 (value or comma list).")] = None,
+    b0: Annotated[Optional[str], typer.Option(help="Gain b0 > 0 (value or comma list).")] = None,
+    b1: Annotated[Optional[str], typer.Option(help="Input gain b1 > 0 (value or comma list).")] = None,
+    tau: Annotated[Optional[float], typer.Option(help="tau_y = tau_a in seconds (> 0).")] = None,
+    initial: Annotated[Optional[str], typer.Option(help="norm, first_order, zero, zero_epsilon or random.")] = None,
+    delta_min: Annotated[Optional[float], typer.Option(help="Smallest recurrent strength Delta.")] = None,
+    delta_max: Annotated[Optional[float], typer.Option(help="Largest recurrent strength Delta.")] = None,
+    delta_num: Annotated[Optional[int], typer.Option(help="Number of Delta values (>= 1).")] = None,
+    delta_scale: Annotated[Optional[str], typer.Option(help="log or linear spacing of Delta.")] = None,
+    input_min: Annotated[Optional[float], typer.Option(help="Smallest input norm |z|.")] = None,
+    input_max: Annotated[Optional[float], typer.Option(help="Largest input norm |z|.")] = None,
+    input_num: Annotated[Optional[int], typer.Option(help="Number of input norms (>= 1).")] = None,
+    input_scale: Annotated[Optional[str], typer.Option(help="log or linear spacing of |z|.")] = None,
+    trials: Annotated[Optional[int], typer.Option(help="Random circuits per cell (>= 1).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of every random draw (>= 0).")] = None,
+    max_chunks: Annotated[Optional[int], typer.Option(help="Chunks of 100 tau before 'unresolved' (>= 1).")] = None,
+    records: Annotated[Optional[str], typer.Option(help="full (states and spectra) or summary (scalars).")] = None,
+    chunk_delta: Annotated[Optional[int], typer.Option(help="Delta values per block (new stores only).")] = None,
+    chunk_input: Annotated[Optional[int], typer.Option(help="Input norms per block (new stores only).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a scan store of another configuration.")] = False,
+    show_config: Annotated[bool, typer.Option(help="Print the resolved configuration as TOML and exit.")] = False,
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
+    cluster: Annotated[Optional[str], typer.Option(help="Start a Dask cluster: local, slurm or pbs.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes of --cluster local.")] = 2,
+    jobs: Annotated[int, typer.Option(help="Batch jobs of --cluster slurm/pbs.")] = 1,
+    cores: Annotated[int, typer.Option(help="Cores (= worker processes) per batch job.")] = 4,
+    memory: Annotated[str, typer.Option(help="Memory per batch job, e.g. 16GB.")] = "16GB",
+    walltime: Annotated[str, typer.Option(help="Wall time per batch job, e.g. 04:00:00.")] = "04:00:00",
+    queue: Annotated[Optional[str], typer.Option(help="Batch queue / partition.")] = None,
+    account: Annotated[Optional[str], typer.Option(help="Batch account.")] = None,
+) -> None:
+    """Stability phase diagram over random connectivity: Delta x |z| x trials, written to a Zarr store.
+
+    Each trial draws W_r = I + M (seeded by the seed and the cell and trial indices only), starts
+    the ORGaNICs circuit from the chosen initial state and classifies its dynamics (stable fixed
+    point, limit cycle, diverging, unresolved); at stable fixed points it records the Jacobian
+    spectrum, lambda* tau, relaxation time, frequencies and the normalization error. Killing the
+    scan and rerunning the same command resumes it. Options override the preset or config file.
+    """
+    from .scan import presets
+    from .scan.executors import CLUSTERS, DaskExecutor, dask_client
+    from .scan.report import ScanProgress, print_summary
+    from .scan.runner import run_scan
+    from .scan.spec import SpecError, dump_config, load_config
+    from .scan.store import StoreError
+
+    overrides = dict(
+        n=n, ensemble=ensemble, sparsity=sparsity, input_type=input_type, initial=initial,
+        model=_sweepable("--model", model, str), mu=_sweepable("--mu", mu), sigma=_sweepable("--sigma", sigma),
+        b0=_sweepable("--b0", b0), b1=_sweepable("--b1", b1), tau_y=tau, tau_a=tau,
+        delta_min=delta_min, delta_max=delta_max, delta_num=delta_num, delta_scale=delta_scale,
+        input_min=input_min, input_max=input_max, input_num=input_num, input_scale=input_scale,
+        trials=trials, seed=seed, max_chunks=max_chunks, records=records,
+    )  # fmt: skip
+    try:
+        spec = load_config(config) if config is not None else presets.preset(preset)
+        spec = spec.replace(**overrides)
+    except SpecError as error:
+        _fail(str(error))
+    if show_config:
+        console.print(dump_config(spec), markup=False, highlight=False)
+        return
+    if scheduler is not None and cluster is not None:
+        _fail("give either --scheduler or --cluster, not both")
+    if cluster is not None and cluster not in CLUSTERS:
+        _fail(f"--cluster must be one of {', '.join(CLUSTERS)}; got {cluster!r}")
+
+    progress = ScanProgress(console, spec)
+    try:
+        if scheduler is None and cluster is None:
+            ds = run_scan(spec, out, overwrite=overwrite, chunk_delta=chunk_delta, chunk_input=chunk_input,
+                          on_start=progress.start, on_block=progress.advance)  # fmt: skip
+        else:
+            options = dict(workers=workers, jobs=jobs, cores=cores, memory=memory, walltime=walltime,
+                           queue=queue, account=account)  # fmt: skip
+            with dask_client(scheduler=scheduler, cluster=cluster, **options) as client:
+                console.print(f"Dask scheduler {client.scheduler.address}")
+                ds = run_scan(spec, out, executor=DaskExecutor(client), overwrite=overwrite,
+                              chunk_delta=chunk_delta, chunk_input=chunk_input,
+                              on_start=progress.start, on_block=progress.advance)  # fmt: skip
+    except (StoreError, SpecError, RuntimeError, OSError) as error:
+        progress.stop()
+        _fail(str(error))
+    progress.stop()
+    print_summary(console, ds)
+
+
+@app.command("plot")
+def plot_command(
+    path: Annotated[str, typer.Argument(help="Zarr store written by 'organics scan'.")],
+    out: Annotated[str, typer.Option("--out", help="Directory for the figures.")],
+    formats: Annotated[str, typer.Option(help="Comma-separated figure formats.")] = "png,pdf",
+) -> None:
+    """Phase-diagram figures of a scan: majority outcome with Delta_c(|z|), lambda* tau with the
+    critical-slowing contour, normalization error and CV with the measured breakdown, outcome
+    percentages, oscillation frequency and quality factor (one set per sweep combination)."""
+    from .plot.phase import plot_scan
+    from .scan.store import StoreError, open_scan, scalar_records
+
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    bad = [f for f in chosen if f not in ("png", "pdf", "svg")]
+    if bad or not chosen:
+        _fail(f"--formats must list png, pdf or svg; got {formats!r}")
+    try:
+        ds = scalar_records(open_scan(path))
+    except StoreError as error:
+        _fail(str(error))
+    if not bool(ds["done"].any()):
+        _fail(f"{path!r} holds no computed cell yet; run 'organics scan' first")
+    paths = plot_scan(ds, out, formats=chosen)
+    console.print(f"Wrote {len(paths)} files to {out}")
+
+
+if __name__ == "__main__":
+    app()

@@ -38,7 +38,6 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from .. import __version__
 from ..theory import critical_delta
 from .engine import MODE_RECORDS, NEURON_RECORDS, SCALAR_RECORDS, Block
 from .spec import ScanSpec
@@ -172,9 +171,13 @@ def _analytic_critical_delta(spec: ScanSpec) -> xr.DataArray:
 
 
 def template(layout: Layout) -> xr.Dataset:
-    """The empty dataset (lazy fill values, block-chunked) that :func:`create` writes as metadata."""
+    """The empty dataset (lazy fill values, block-chunked) that :func:`open_store` writes as metadata."""
+    from .. import __version__
+
     spec = layout.spec
-    coords: dict[str, np.ndarray] = {name: np.asarray(values) for name, values in spec.sweep.items()}
+    coords: dict[str, np.ndarray] = {
+        name: np.asarray(values, dtype=object if name == "model" else float) for name, values in spec.sweep.items()
+    }
     coords.update(delta=spec.deltas, input_norm=spec.input_norms, trial=np.arange(spec.trials))
     if spec.records == "full":
         coords.update(neuron=np.arange(spec.n), mode=np.arange(2 * spec.n))
@@ -326,3 +329,9 @@ def open_scan(path: str | Path) -> xr.Dataset:
     if _read_spec(path) is None:
         raise StoreError(f"{str(path)!r} is not an organics scan store")
     return xr.open_zarr(path, consolidated=False)
+
+
+def scalar_records(ds: xr.Dataset) -> xr.Dataset:
+    """The dataset without its per-neuron and per-mode records, loaded into memory (for reports, plots)."""
+    wide = [name for name, var in ds.data_vars.items() if {"neuron", "mode"} & set(var.dims)]
+    return ds.drop_vars(wide).drop_dims([d for d in ("neuron", "mode") if d in ds.dims]).load()

@@ -1,0 +1,269 @@
+"""Tests of organics.scan: spec validation, seeded blocks, the resumable store and the executors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import organics  # noqa: F401  (float64)
+from organics.scan.engine import Block, run_block
+from organics.scan.executors import DaskExecutor, dask_client
+from organics.scan.presets import PRESETS
+from organics.scan.runner import run_scan
+from organics.scan.spec import ScanSpec, SpecError, dump_config, load_config
+from organics.scan.store import StoreError, open_scan, open_store
+from organics.simulate import DIVERGING, STABLE_FIXED_POINT
+from organics.theory import critical_delta
+
+#: A small scan that still shows stable, critically slowed and diverging cells.
+SMALL = ScanSpec(
+    n=6,
+    delta_min=0.02,
+    delta_max=5.0,
+    delta_num=4,
+    input_min=0.01,
+    input_max=0.5,
+    input_num=3,
+    trials=3,
+    max_chunks=4,
+)
+
+
+def assert_same(a: xr.Dataset, b: xr.Dataset) -> None:
+    """Bit-identical records (NaN == NaN) and the same coordinates."""
+    assert set(a.data_vars) == set(b.data_vars)
+    for name in a.data_vars:
+        assert a[name].dims == b[name].dims, name
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+    for name in a.coords:
+        np.testing.assert_array_equal(a[name].values, b[name].values)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> xr.Dataset:
+    """SMALL computed in-process with one block per Delta row."""
+    path = tmp_path_factory.mktemp("scan") / "reference.zarr"
+    return run_scan(SMALL, path, chunk_delta=1, chunk_input=3).load()
+
+
+# ----------------------------------------------------------------------------------------- spec
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"delta_min": 2.0, "delta_max": 1.0}, "delta_min must be <= delta_max"),
+        ({"input_min": 0.0}, "input_min must be > 0 for input_scale = 'log'"),
+        ({"delta_min": -1.0, "delta_scale": "linear"}, "delta_min must be >= 0"),
+        ({"ensemble": "gue"}, "ensemble must be one of"),
+        ({"model": "fancy"}, "model must be one of"),
+        ({"input_type": "uniform"}, "input_type must be one of"),
+        ({"initial": "anywhere"}, "initial must be one of"),
+        ({"n": 0}, "n must be an integer >= 1"),
+        ({"trials": 0}, "trials must be an integer >= 1"),
+        ({"sigma": [0.1, 0.1]}, "sigma lists a value twice"),
+        ({"sigma": -0.1}, "sigma must be > 0"),
+        ({"delta_num": 1}, "delta_num = 1 needs delta_min == delta_max"),
+        ({"sparsity": 200.0}, "sparsity must be in (0, n = 100]"),
+        ({"ensemble": "dale", "mu": -0.5}, "mu must be 0 for ensemble 'dale'"),
+    ],
+)
+def test_spec_rejects_bad_input_naming_the_field(changes, message):
+    with pytest.raises(SpecError) as error:
+        ScanSpec(**changes)
+    assert message in str(error.value)
+
+
+def test_spec_round_trips_through_toml_and_dict(tmp_path):
+    spec = SMALL.replace(mu=[0.0, -0.5], model=["main", "rectified"], sparsity=3.0, ensemble="goe")
+    assert spec.sweep == {"model": ("main", "rectified"), "mu": (0.0, -0.5)}
+    assert spec.grid_dims == ("model", "mu", "delta", "input_norm")
+    assert spec.n_trials == 2 * 2 * 4 * 3 * 3
+    path = tmp_path / "scan.toml"
+    path.write_text(dump_config(spec))
+    assert load_config(path) == spec
+    assert ScanSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    path.write_text("[scan]\nn = 7\ntrials = 2\n")
+    assert load_config(path) == ScanSpec(n=7, trials=2)
+    path.write_text("n = 7\ndeltas = 3\n")
+    with pytest.raises(SpecError, match="unknown scan field"):
+        load_config(path)
+
+
+def test_presets_are_the_papers_grids():
+    for name in ("stabilization-delocalized", "stabilization-localized"):
+        spec = PRESETS[name]
+        assert (spec.n, spec.sigma, spec.b0, spec.b1, spec.tau_y, spec.tau_a) == (100, 0.1, 1.0, 1.0, 2e-3, 2e-3)
+        assert (spec.initial, spec.ensemble, spec.trials, spec.n_trials) == (
+            "first_order",
+            "goe_symmetric",
+            100,
+            4_000_000,
+        )
+        np.testing.assert_allclose(spec.deltas[[0, -1]], [0.01, 10.0])
+        np.testing.assert_allclose(spec.input_norms[[0, -1]], [0.01, 1.0])
+    assert PRESETS["stabilization-localized"].input_type == "localized"
+
+
+# ----------------------------------------------------------------------------------------- engine
+def test_results_do_not_depend_on_the_block_layout(reference, tmp_path):
+    """Blocks of one cell, two cells or a whole row give bit-identical records."""
+    other = run_scan(SMALL, tmp_path / "cells.zarr", chunk_delta=3, chunk_input=1).load()
+    assert_same(reference, other)
+    direct = run_block(SMALL, Block(0, (), 1, 3, 1, 3))
+    for name in ("outcome", "leading_real_tau", "fixed_point_y", "eigenvalues"):
+        np.testing.assert_array_equal(direct[name], reference[name].values[1:3, 1:3], err_msg=name)
+
+
+def test_scan_records_follow_the_theory(reference):
+    ds = reference
+    assert bool(ds["done"].all())
+    outcome = ds["outcome"].values
+    # Smallest Delta: every trial is a stable fixed point close to the normalization point,
+    # and the normalization error is the first-order prediction to within O(Delta^2).
+    small = ds.isel(delta=0)
+    assert np.all(small["outcome"].values == STABLE_FIXED_POINT)
+    error, first_order = small["normalization_error"].values, small["first_order_error"].values
+    assert np.all(np.abs(error - first_order) <= 4 * first_order**2), (error, first_order)  # second order
+    assert np.all(small["leading_real_tau"].values < 0)
+    # Largest Delta (spectral radius ~ 1 + sqrt(2) 5): the weakest input mostly diverges.
+    assert np.sum(outcome[-1, 0] == DIVERGING) >= 2 and not np.any(outcome[-1, 0] == STABLE_FIXED_POINT)
+    # Spectral radius of goe_symmetric W_r = I + M grows like 1 + sqrt(2) Delta (finite-N spread).
+    radius = ds["spectral_radius"].mean(("input_norm", "trial")).values
+    assert np.all(np.diff(radius) > 0) and radius[0] < 1.1
+    # Per-trial records exist only for their outcome.
+    fixed = outcome == STABLE_FIXED_POINT
+    assert np.all(np.isfinite(ds["leading_real_tau"].values[fixed]))
+    assert np.all(np.isnan(ds["leading_real_tau"].values[~fixed]))
+    assert np.all(np.isnan(ds["fixed_point_y"].values[~fixed]))
+    assert np.all(np.isnan(ds["divergence_time"].values[outcome != DIVERGING]))
+    assert np.all(ds["divergence_time"].values[outcome == DIVERGING] > 0)
+    # The leading eigenvalue is the stored spectrum's largest real part.
+    eigs = ds["eigenvalues"].values[fixed]
+    np.testing.assert_allclose(
+        eigs.real.max(axis=-1) * ds.attrs["tau"], ds["leading_real_tau"].values[fixed], rtol=1e-5
+    )
+    # The relaxation time is -1 / Re lambda*.
+    np.testing.assert_allclose(
+        ds["relaxation_time"].values[fixed], -ds.attrs["tau"] / ds["leading_real_tau"].values[fixed], rtol=1e-12
+    )
+    # The analytic boundary is stored per input.
+    np.testing.assert_allclose(ds["critical_delta"].values, critical_delta(ds["input_norm"].values), rtol=1e-12)
+    assert json.loads(ds.attrs["organics_scan"]) == SMALL.to_dict()
+
+
+def test_sweep_dimensions_reuse_the_same_draws(tmp_path):
+    """A list of models is a dimension; every model sees the same matrices (common random numbers)."""
+    spec = SMALL.replace(
+        model=["main", "rectified"],
+        delta_min=0.01,
+        delta_max=0.03,
+        delta_num=2,
+        input_num=1,
+        input_max=0.1,
+        input_min=0.1,
+    )
+    ds = run_scan(spec, tmp_path / "models.zarr").load()
+    assert ds["outcome"].dims == ("model", "delta", "input_norm", "trial")
+    assert list(ds["model"].values) == ["main", "rectified"]
+    np.testing.assert_array_equal(ds["spectral_radius"].sel(model="main"), ds["spectral_radius"].sel(model="rectified"))
+    # Positive drive and weak recurrence: y* > 0, where the rectified model is the main model.
+    assert np.all(ds["outcome"].values == STABLE_FIXED_POINT)
+    assert np.all(ds["fixed_point_y"].values > 0)
+    np.testing.assert_allclose(
+        ds["fixed_point_y"].sel(model="main"), ds["fixed_point_y"].sel(model="rectified"), rtol=1e-5, atol=1e-7
+    )
+
+
+# ----------------------------------------------------------------------------------------- store
+def test_store_resumes_refuses_other_configs_and_never_touches_other_data(reference, tmp_path):
+    path = tmp_path / "partial.zarr"
+    store = open_store(path, SMALL, chunk_delta=1, chunk_input=3)
+    blocks = store.pending()
+    assert len(blocks) == 4
+    for block in blocks[:2]:
+        store.write(block, run_block(SMALL, block))
+    partial = open_scan(path).load()
+    assert partial["done"].values.tolist() == [[True] * 3, [True] * 3, [False] * 3, [False] * 3]
+    assert np.all(partial["outcome"].values[2:] == -1) and np.all(np.isnan(partial["leading_real_tau"].values[2:]))
+    # Reopening with other chunk sizes keeps the stored layout and only the missing blocks.
+    resumed = open_store(path, SMALL, chunk_delta=4, chunk_input=1)
+    assert [b.index for b in resumed.pending()] == [2, 3]
+    done = run_scan(SMALL, path)
+    assert_same(reference, done.load())
+
+    other = SMALL.replace(trials=2)
+    with pytest.raises(StoreError, match=r"another configuration \(differs in: trials\)"):
+        run_scan(other, path)
+    assert_same(reference, open_scan(path).load())
+    replaced = run_scan(other, path, overwrite=True)
+    assert replaced.sizes["trial"] == 2
+
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("precious")
+    for overwrite in (False, True):
+        with pytest.raises(StoreError, match="is not an organics scan store"):
+            run_scan(SMALL, foreign, overwrite=overwrite)
+    assert (foreign / "keep.txt").read_text() == "precious"
+    with pytest.raises(StoreError, match="is not an organics scan store"):
+        open_scan(foreign)
+
+
+# ----------------------------------------------------------------------------------------- executors
+def test_dask_local_cluster_with_two_worker_processes_gives_the_same_dataset(reference, tmp_path):
+    with dask_client(cluster="local", workers=2) as client:
+        workers = client.scheduler_info()["workers"]
+        assert len(workers) == 2
+        assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
+        assert len(set(client.run(os.getpid).values()) | {os.getpid()}) == 3  # two other processes
+        ds = run_scan(SMALL, tmp_path / "dask.zarr", executor=DaskExecutor(client), chunk_delta=2, chunk_input=1)
+    assert_same(reference, ds.load())
+
+
+def test_jobqueue_cluster_writes_a_slurm_job_script():
+    pytest.importorskip("dask_jobqueue")
+    from dask_jobqueue import SLURMCluster
+
+    with SLURMCluster(cores=4, processes=4, memory="16GB", walltime="02:00:00", queue="cpu") as cluster:
+        script = cluster.job_script()
+    assert "#SBATCH -p cpu" in script and "--nworkers 4" in script and "--nthreads 1" in script
+
+
+def test_killed_scan_resumes_to_the_uninterrupted_result(reference, tmp_path):
+    """SIGKILL a running `organics scan` after its first block, rerun the same command, compare."""
+    config = tmp_path / "small.toml"
+    config.write_text(dump_config(SMALL))
+    out = tmp_path / "killed.zarr"
+    command = [sys.executable, "-m", "organics.cli", "scan", "--config", str(config), "--out", str(out),
+               "--chunk-delta", "1", "--chunk-input", "1"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        done = 0
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                done = int(xr.open_zarr(out, consolidated=False)["done"].sum())
+            except Exception:  # the store is being created
+                done = 0
+            if done >= 1:
+                break
+            time.sleep(0.2)
+        assert process.poll() is None, f"the scan finished before it could be killed: {process.stderr.read()!r}"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    partial = xr.open_zarr(out, consolidated=False)
+    assert 1 <= int(partial["done"].sum()) < SMALL.n_cells
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "Resuming" in result.stdout
+    assert_same(reference, open_scan(out).load())
