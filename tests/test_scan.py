@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -267,3 +268,24 @@ def test_killed_scan_resumes_to_the_uninterrupted_result(reference, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Resuming" in result.stdout
     assert_same(reference, open_scan(out).load())
+
+
+def test_example_config_and_job_script_are_valid():
+    root = Path(__file__).resolve().parents[1]
+    spec = load_config(root / "examples" / "scan_localized_mu.toml")
+    assert spec.sweep == {"mu": (0.0, -0.5, 1.0)} and spec.input_type == "localized"
+    script = root / "examples" / "scan_slurm.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    assert "organics scan --preset stabilization-delocalized" in script.read_text()
+
+
+def test_store_template_carries_the_analytic_boundary_for_every_mu():
+    from organics.scan.store import Layout, template
+
+    spec = SMALL.replace(mu=[0.0, -0.5], input_type="localized", records="summary")
+    ds = template(Layout.default(spec))
+    assert "fixed_point_y" not in ds and "neuron" not in ds.dims
+    for mu in (0.0, -0.5):
+        expected = critical_delta(spec.input_norms, mu=mu, input_type="localized")
+        np.testing.assert_allclose(ds["critical_delta"].sel(mu=mu).values, expected, rtol=1e-12)
+    assert int(ds["outcome"].min()) == -1 and not bool(ds["done"].any())

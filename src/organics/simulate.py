@@ -694,6 +694,17 @@ def _chunk_batch(models, x, t, t_len, dtmax, projection, cfg, group_size):
     )
 
 
+def _newton_one(model, x: Array, t: Array) -> dict[str, Array]:
+    """Newton distance ``||J^{-1} f||`` at ``x`` (units of the state; ``inf`` if ``J`` is singular)."""
+    distance = jnp.linalg.norm(jnp.linalg.solve(jacobian(model, x, t), model.vector_field(t, x, None)))
+    return {"newton_distance": jnp.where(jnp.isfinite(distance), distance, jnp.inf)}
+
+
+@eqx.filter_jit
+def _newton_batch(models, x, t, group_size):
+    return _map_groups(_newton_one, models, (x, t), group_size)
+
+
 def _spectrum_one(model, x: Array, t: Array, keep_eigenvalues: bool) -> dict[str, Array]:
     """Leading Jacobian eigenvalue and Newton distance ``||J^{-1} f||`` at ``x`` (and all eigenvalues)."""
     J = jacobian(model, x, t)
@@ -842,7 +853,8 @@ def classify_batch(
        eigensolver's rounding, so a marginal mode is not taken as stable), **and** the Newton distance
        ``||J^{-1} f(x)|| <= fp_tol * max(1, ||x||)`` (the end point is within the tolerance of a
        hyperbolic stable equilibrium even under critical slowing down). The Jacobian is only
-       computed for trials passing the velocity test. A slowly escaping state
+       computed for trials passing the velocity test, and its eigendecomposition only for
+       those also passing the Newton-distance test. A slowly escaping state
        (``Re lambda* >= 0``) is never accepted: it keeps being integrated.
     3. *Limit cycle*, judged only on the latest chunk and never on the first one (earlier chunks
        hold the transient; in the first chunk a single transient period among twenty passes a
@@ -949,6 +961,9 @@ def classify_batch(
     def chunk_fn(m, xs, ts, lens, dtmaxs):
         return _chunk_batch(m, xs, ts, lens, dtmaxs, projection, cfg, group_size)
 
+    def newton_fn(m, xs, ts):
+        return _newton_batch(m, xs, ts, group_size)
+
     def spectrum_fn(m, xs, ts):
         return _spectrum_batch(m, xs, ts, group_size, bool(keep_eigenvalues))
 
@@ -980,17 +995,21 @@ def classify_batch(
         outcome[active[diverged]] = DIVERGING
         divergence_time[active[diverged]] = res["t_stop"][diverged]
 
-        candidate = ~diverged & (res["relative_velocity"] <= fp_tol)
+        # Fixed-point test, cheapest first: velocity, then the Newton distance (one LU solve), and
+        # the eigendecomposition only for trials that passed both.
         fixed = np.zeros(active.size, dtype=bool)
-        if np.any(candidate):
+        candidate = np.flatnonzero(~diverged & (res["relative_velocity"] <= fp_tol))
+        if candidate.size:
             cand = active[candidate]
-            spec = _run_bucketed(spectrum_fn, models, cand, (x, t), min_bucket, max_bucket)
-            for key, value in spec.items():
-                spectrum[key][cand] = value
-            fresh[cand] = True
-            scale = np.maximum(1.0, np.linalg.norm(x[cand], axis=1))
-            stable = spec["leading_real"] * tau_max[cand] < -eig_margin
-            fixed[candidate] = stable & (spec["newton_distance"] <= fp_tol * scale)
+            distance = _run_bucketed(newton_fn, models, cand, (x, t), min_bucket, max_bucket)["newton_distance"]
+            close = distance <= fp_tol * np.maximum(1.0, np.linalg.norm(x[cand], axis=1))
+            if np.any(close):
+                near = cand[close]
+                spec = _run_bucketed(spectrum_fn, models, near, (x, t), min_bucket, max_bucket)
+                for key, value in spec.items():
+                    spectrum[key][near] = value
+                fresh[near] = True
+                fixed[candidate[close]] = spec["leading_real"] * tau_max[near] < -eig_margin
         outcome[active[fixed]] = STABLE_FIXED_POINT
 
         # The first chunk holds the transient: a limit cycle is only accepted from the second on.

@@ -32,7 +32,8 @@ _PRODUCTION = dict(
 
 PRESETS: dict[str, ScanSpec] = {
     # Small enough to finish in well under two minutes on two cores (compilation included), and
-    # spans stable, critically slowed, limit-cycle, unresolved and diverging cells.
+    # spans stable, critically slowed, unresolved and diverging cells. (No clean limit cycle:
+    # from these starts the oscillations either decay slowly or stay irregular; see the notes.)
     "demo": ScanSpec(
         n=50,
         delta_min=0.03,
@@ -64,7 +65,7 @@ PRESETS: dict[str, ScanSpec] = {
     ),
 }
 PRESET_DESCRIPTIONS: dict[str, str] = {
-    "demo": "N = 50, 8 x 5 cells x 4 trials: all outcomes in about a minute",
+    "demo": "N = 50, 8 x 5 cells x 4 trials: stable, critically slowed, unresolved and diverging cells in about a minute",
     "stabilization-delocalized": "the paper's phase diagram, delocalized input (200 x 200 cells x 100 trials)",
     "stabilization-localized": "the paper's phase diagram, localized input (200 x 200 cells x 100 trials)",
     "critical-slowing": "fine linear Delta grid through the closing gap at |z| = 0.01-0.05, 20 trials, 4000 tau",

@@ -9,7 +9,8 @@ Layout (see :mod:`organics.scan.engine` for the meaning of every record):
   (float32); ``eigenvalues`` ``(*grid, trial, mode)`` (complex64, 1/s);
 * ``done`` ``(*grid)``: the cell's block was completely written;
 * ``critical_delta`` ``(*grid without delta)``: the analytic ``Delta_c(|z|)``
-  (:func:`organics.theory.critical_delta`; NaN where the theory has no closed form);
+  (:func:`organics.theory.critical_delta`, forms (A)/(C) for ``mu != 0``; NaN where the theory
+  has no closed form: other ensembles, or ``mu != 0`` with random/gaussian input);
 * attributes: ``organics_scan`` (the spec as JSON), ``organics_version``, and for convenience
   ``n``, ``tau`` (``max(tau_y, tau_a)``, s), ``input_type``, ``ensemble``, ``initial``.
 
@@ -44,6 +45,8 @@ from .spec import ScanSpec
 
 #: Attribute holding the spec (JSON) that marks a Zarr store as an organics scan.
 SPEC_ATTRIBUTE = "organics_scan"
+#: Input types with a closed-form Delta_c for mu != 0 (research-code spec §5, forms (A) and (C)).
+MEAN_FORMS = ("delocalized", "localized")
 #: Target number of trials per block when the chunk sizes are not given.
 TARGET_BLOCK_TRIALS = 256
 
@@ -162,11 +165,15 @@ def _analytic_critical_delta(spec: ScanSpec) -> xr.DataArray:
     values = np.full(shape, np.nan)
     for index in np.ndindex(*shape[:-1]):
         p = spec.cell_parameters(index)
-        if p["mu"] != 0 or spec.ensemble != "goe_symmetric":
-            continue  # the closed form is derived for mu = 0 and the goe_symmetric ensemble
+        if spec.ensemble != "goe_symmetric" or (p["mu"] != 0 and spec.input_type not in MEAN_FORMS):
+            continue  # the closed forms are derived for goe_symmetric; with mu != 0 for these inputs only
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            values[index] = np.asarray(critical_delta(spec.input_norms, sigma=p["sigma"], b=p["b1"], b0=p["b0"]))
+            values[index] = np.asarray(
+                critical_delta(
+                    spec.input_norms, sigma=p["sigma"], b=p["b1"], b0=p["b0"], mu=p["mu"], input_type=spec.input_type
+                )
+            )
     return xr.DataArray(values, dims=dims, attrs={"description": _DESCRIPTIONS["critical_delta"]})
 
 
