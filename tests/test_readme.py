@@ -20,5 +20,5 @@ def test_readme_python_example_runs(capsys):
 
 def test_readme_starts_with_the_two_setup_commands():
     first, second = README.read_text().splitlines()[:2]
-    assert first.strip().startswith("python3 -m venv .venv") and first.strip().endswith("organics demo")
+    assert first.strip().startswith("python3 -m venv .venv") and first.strip().endswith("organics scan --out demo-scan.zarr")
     assert second.strip().startswith("python3 -m venv .venv") and "pytest" in second
