@@ -225,7 +225,9 @@ def test_organics_identity_recurrence_converges_to_normalization_fixed_point():
     x_star = np.asarray(normalization_fixed_point(model).state)
     trials = 4
     x0 = np.concatenate([rng.uniform(-1, 1, (trials, n)), rng.uniform(0, 2, (trials, n))], axis=1)
-    batched = jax.tree.map(lambda leaf: jnp.broadcast_to(leaf, (trials,) + leaf.shape) if eqx.is_array(leaf) else leaf, model)
+    batched = jax.tree.map(
+        lambda leaf: jnp.broadcast_to(leaf, (trials,) + leaf.shape) if eqx.is_array(leaf) else leaf, model
+    )
     c = classify_batch(batched, x0, min_bucket=4)
     np.testing.assert_array_equal(np.asarray(c.outcome), STABLE_FIXED_POINT)
     np.testing.assert_allclose(np.asarray(c.final_state), np.broadcast_to(x_star, x0.shape), rtol=0, atol=1e-6)
@@ -276,7 +278,9 @@ def test_slowly_escaping_state_is_not_a_fixed_point():
 
 def test_classify_batch_equals_one_by_one():
     ei = lambda tau_i: dayan_abbott_ei(tau_i)  # noqa: E731
-    runaway = lambda m_ee: RateNetwork(np.array([[m_ee, 0.0], [0.0, 0.0]]), np.array([1.0, 0.0]), np.array([0.01, 0.03]))  # noqa: E731
+    runaway = lambda m_ee: RateNetwork(
+        np.array([[m_ee, 0.0], [0.0, 0.0]]), np.array([1.0, 0.0]), np.array([0.01, 0.03])
+    )  # noqa: E731
     trials = [
         (ei(0.030), [1.0, 2.0]),  # stable focus
         (ei(0.050), [1.0, 2.0]),  # limit cycle
@@ -301,3 +305,36 @@ def test_classify_batch_equals_one_by_one():
     for name in a:
         assert not np.any(np.isnan(a[name])), name
         np.testing.assert_allclose(a[name], b[name], rtol=1e-10, atol=1e-10, err_msg=name)
+
+
+def test_polish_accepts_the_same_fixed_points_sooner_and_never_an_unstable_one():
+    """polish_distance: same outcomes as the default rule, the equilibrium as final state, fewer chunks."""
+    trials = [
+        (dayan_abbott_ei(0.030), [1.0, 2.0]),  # stable focus
+        (dayan_abbott_ei(0.038), [20.0, 20.0]),  # weakly damped focus: several chunks
+        (dayan_abbott_ei(0.050), [1.0, 2.0]),  # limit cycle
+    ]
+    batched = stack([m for m, _ in trials])
+    x0 = np.array([x for _, x in trials])
+    strict = classify_batch(batched, x0, max_chunks=8)
+    polished = classify_batch(batched, x0, max_chunks=8, polish_distance=1e-4)
+    np.testing.assert_array_equal(np.asarray(polished.outcome), np.asarray(strict.outcome))
+    assert np.asarray(strict.outcome).tolist() == [STABLE_FIXED_POINT, STABLE_FIXED_POINT, LIMIT_CYCLE]
+    fixed = np.asarray(strict.outcome) == STABLE_FIXED_POINT
+    np.testing.assert_allclose(
+        np.asarray(polished.final_state)[fixed], np.asarray(strict.final_state)[fixed], rtol=1e-7
+    )
+    chunks_strict, chunks_polished = np.asarray(strict.n_chunks), np.asarray(polished.n_chunks)
+    assert np.all(chunks_polished <= chunks_strict) and chunks_polished[1] < chunks_strict[1]
+    residual = np.linalg.norm(
+        np.asarray(jax.vmap(lambda m, x: m.residual(x))(batched, polished.final_state))[fixed], axis=1
+    )
+    assert np.all(residual < 1e-10)
+    assert np.all(np.asarray(polished.newton_distance)[fixed] <= 1e-4 * np.linalg.norm(x0[fixed], axis=1))
+
+    # An unstable equilibrium next to the state is never accepted, polished or not.
+    M = np.diag([1.0 + 1e-3, 0.5])
+    model = LinearNetwork(M, np.array([1.0, 1.0]), 0.010)
+    v_star = np.array([1.0, 1.0]) / (1.0 - np.diag(M))
+    c = classify_trajectory(model, v_star + np.array([1e-6, 0.0]), max_chunks=3, polish_distance=1e-3)
+    assert int(c.outcome) == UNRESOLVED
