@@ -67,7 +67,7 @@ def eig_floor(n: int, repeats: int = 20) -> float:
 
 
 class StageTimer:
-    """Wall time of the classifier's batched stages (chunk integration, Newton test, spectrum)."""
+    """Wall time of the classifier's batched stages (integration, Newton test, polish, spectrum)."""
 
     def __init__(self):
         self.seconds = collections.Counter()
@@ -78,7 +78,12 @@ class StageTimer:
         def timed(fn, models, index, arrays, min_bucket, max_bucket):
             start = time.perf_counter()
             out = self._original(fn, models, index, arrays, min_bucket, max_bucket)
-            stage = "spectrum" if "leading_real" in out else "newton" if len(out) == 1 else "integration"
+            stage = (
+                "spectrum" if "leading_real" in out
+                else "polish" if "converged" in out
+                else "newton" if "newton_distance" in out
+                else "integration"
+            )  # fmt: skip
             self.seconds[stage] += time.perf_counter() - start
             self.trials[stage] += len(index)
             return out
@@ -132,7 +137,7 @@ def main() -> None:
     print("warm wall time by stage:")
     stages = warm["stages"]
     other = warm["wall"] - sum(stages.seconds.values())
-    for stage in ("integration", "newton", "spectrum"):
+    for stage in ("integration", "newton", "polish", "spectrum"):
         print(f"  {stage:<12}{stages.seconds[stage]:>7.2f} s  ({stages.trials[stage]} trial-evaluations, "
               f"{1e3 * stages.seconds[stage] / max(stages.trials[stage], 1):.1f} ms each)")  # fmt: skip
     print(f"  {'other':<12}{other:>7.2f} s  (draws, W_r spectral radius, first-order start, store writes)")
