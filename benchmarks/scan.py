@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import organics  # noqa: F401  (float64, XLA flags)
 import organics.simulate as simulate_module
@@ -49,7 +50,7 @@ def benchmark_spec(n: int) -> ScanSpec:
 
 
 def eig_floor(n: int, repeats: int = 20) -> float:
-    """Median CPU seconds of ``numpy.linalg.eig`` of a real 2n x 2n Jacobian of the benchmark circuit."""
+    """Median CPU seconds of ``numpy.linalg.eig`` (single-threaded BLAS) of a 2n x 2n Jacobian of the benchmark circuit."""
     import jax
     import jax.numpy as jnp
 
@@ -59,10 +60,11 @@ def eig_floor(n: int, repeats: int = 20) -> float:
                        input_type="delocalized", variant="main", initial="first_order")  # fmt: skip
     J = np.asarray(jax.jit(jacobian)(model, first_order_fixed_point(model).state))
     times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        np.linalg.eig(J)
-        times.append(time.process_time() - start)
+    with threadpool_limits(limits=1, user_api="blas"):  # as inside a scan block
+        for _ in range(repeats):
+            start = time.process_time()
+            np.linalg.eig(J)
+            times.append(time.process_time() - start)
     return float(np.median(times))
 
 
