@@ -694,10 +694,15 @@ def _chunk_batch(models, x, t, t_len, dtmax, projection, cfg, group_size):
     )
 
 
+def _jacobian_and_distance(model, x: Array, t: Array) -> tuple[Array, Array]:
+    """Jacobian at ``x`` and the Newton distance ``||J^{-1} f||`` (units of the state; ``inf`` if ``J`` is singular)."""
+    J = jacobian(model, x, t)
+    distance = jnp.linalg.norm(jnp.linalg.solve(J, model.vector_field(t, x, None)))
+    return J, jnp.where(jnp.isfinite(distance), distance, jnp.inf)
+
+
 def _newton_one(model, x: Array, t: Array) -> dict[str, Array]:
-    """Newton distance ``||J^{-1} f||`` at ``x`` (units of the state; ``inf`` if ``J`` is singular)."""
-    distance = jnp.linalg.norm(jnp.linalg.solve(jacobian(model, x, t), model.vector_field(t, x, None)))
-    return {"newton_distance": jnp.where(jnp.isfinite(distance), distance, jnp.inf)}
+    return {"newton_distance": _jacobian_and_distance(model, x, t)[1]}
 
 
 @eqx.filter_jit
@@ -736,14 +741,10 @@ def _polish_batch(models, x, t, tol, group_size):
 
 def _spectrum_one(model, x: Array, t: Array, keep_eigenvalues: bool) -> dict[str, Array]:
     """Leading Jacobian eigenvalue and Newton distance ``||J^{-1} f||`` at ``x`` (and all eigenvalues)."""
-    J = jacobian(model, x, t)
-    f = model.vector_field(t, x, None)
+    J, distance = _jacobian_and_distance(model, x, t)
     eigs = eigenvalues(J)
     lead = eigs[jnp.argmax(eigs.real)]
     re, im = jnp.real(lead), jnp.abs(jnp.imag(lead))
-    step = jnp.linalg.solve(J, f)
-    distance = jnp.linalg.norm(step)
-    distance = jnp.where(jnp.isfinite(distance), distance, jnp.inf)
     re = jnp.where(jnp.isfinite(re), re, jnp.inf)
     im = jnp.where(jnp.isfinite(im), im, 0.0)
     out = dict(leading_real=re, leading_imag=im, newton_distance=distance)

@@ -16,6 +16,7 @@ from jax.typing import ArrayLike
 
 from ._safe import abs_pow, relu_pow
 from ._validation import is_traced
+from .connectivity import INPUT_KINDS
 from .models.organics import ORGaNICs
 
 __all__ = [
@@ -28,9 +29,6 @@ __all__ = [
     "gap_closing_delta",
     "normalization_scale",
 ]
-
-#: Input types of :func:`organics.connectivity.input_drive` accepted by :func:`critical_delta`.
-INPUT_TYPES = ("localized", "delocalized", "random", "gaussian")
 
 
 def check_fully_normalized(model: ORGaNICs) -> None:
@@ -185,8 +183,8 @@ def critical_delta(
     ``mu != 0``). Accepts arrays (broadcast) and raises ``ValueError`` for a negative input norm,
     non-positive gains or an unknown ``input_type``.
     """
-    if input_type not in INPUT_TYPES:
-        raise ValueError(f"input_type must be one of {', '.join(map(repr, INPUT_TYPES))}; got {input_type!r}")
+    if input_type not in INPUT_KINDS:
+        raise ValueError(f"input_type must be one of {', '.join(map(repr, INPUT_KINDS))}; got {input_type!r}")
     if input_type in ("random", "gaussian") and not is_traced(mu) and np.any(np.asarray(mu) != 0):
         raise ValueError(
             f"critical_delta with mu != 0 has a closed form only for 'delocalized' and 'localized' inputs; "
