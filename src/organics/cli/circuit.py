@@ -1,58 +1,16 @@
-"""The ``organics`` command line: parse, validate, call the library, print a summary."""
+"""Commands on one circuit: the Delta sweep demo, 2-D fixed points, simulation and phase portraits."""
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(
-    name="organics",
-    help="Stability of recurrent circuits with divisive normalization (ORGaNICs).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console(width=None if sys.stdout.isatty() else 120)
+from .common import app, check_choice, check_outputs, console, fail, parse_floats, parse_limits
 
 DEFAULT_DEMO_DELTAS = "0,0.02,0.05,0.1,0.2,0.3,0.5,1,2"
-
-
-def _version_callback(value: bool) -> None:
-    if value:
-        from . import __version__
-
-        console.print(f"organics {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    version: Annotated[
-        Optional[bool],
-        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
-    ] = None,
-) -> None:
-    """Stability of recurrent circuits with divisive normalization (ORGaNICs)."""
-
-
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code=2)
-
-
-def _parse_floats(name: str, text: str) -> np.ndarray:
-    try:
-        values = np.array([float(v) for v in text.split(",") if v.strip()], dtype=float)
-    except ValueError:
-        _fail(f"{name} must be a comma-separated list of numbers; got {text!r}")
-    if values.size == 0:
-        _fail(f"{name} must list at least one number")
-    return values
 
 
 @app.command()
@@ -79,10 +37,10 @@ def demo(
     mode and the normalization error, next to the analytic breakdown strength
     Delta_c(|z|) = sqrt(2) s / (1 - s), s = sqrt(sigma^2 b0^2 + b^2 |z|^2).
     """
-    from .sweep import delta_sweep
-    from .theory import critical_delta
+    from ..sweep import delta_sweep
+    from ..theory import critical_delta
 
-    values = _parse_floats("--deltas", deltas)
+    values = parse_floats("--deltas", deltas)
     try:
         delta_c = critical_delta(input_norm, sigma=sigma)
         with console.status("Simulating and classifying trajectories..."):
@@ -97,7 +55,7 @@ def demo(
                 seed=seed,
             )
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
 
     table = Table(title=f"ORGaNICs, N = {n}, |z| = {input_norm:g} ({input_kind}), sigma = {sigma:g}, {ensemble}")
     for column in (
@@ -150,14 +108,14 @@ def fixed_points_2d(
     variant: Annotated[str, typer.Option(help="main (Eq. 15) or rectified (Eq. 101).")] = "main",
 ) -> None:
     """All fixed points of the two-dimensional circuit (quartic Eq. 79) with their stability."""
-    from .two_dimensional import two_d_fixed_points
+    from ..two_dimensional import two_d_fixed_points
 
     try:
         points = two_d_fixed_points(
             w_r=w_r, w=w, b=b, z=z, b0=b0, sigma=sigma, tau_y=tau_y, tau_a=tau_a, variant=variant
         )
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
     table = Table(title=f"2-D ORGaNICs ({variant}): w_r = {w_r:g}, z = {z:g}, b0 sigma = {b0 * sigma:g}")
     for column in ("y_s", "a_s", "eigenvalues (1/s)", "stability"):
         table.add_column(column, justify="right")
@@ -168,31 +126,9 @@ def fixed_points_2d(
 
 
 # ---------------------------------------------------------------------------------------------
-# simulate one circuit, portraits
-
 SIMULATE_INITS = ("first_order", "norm", "zero", "random")
 DATASET_FORMATS = ("zarr", "nc")
 PORTRAIT_MODELS = ("organics", "organics-rectified", "ei")
-
-
-def _check_choice(option: str, value: str, choices) -> None:
-    if value not in choices:
-        _fail(f"{option} must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _check_outputs(paths, overwrite: bool) -> None:
-    existing = [str(p) for p in paths if p.exists()]
-    if existing and not overwrite:
-        _fail(f"{existing[0]} exists; pass --overwrite to replace it")
-
-
-def _parse_limits(option: str, text: Optional[str]):
-    if text is None:
-        return None
-    values = _parse_floats(option, text)
-    if values.size != 2 or not values[1] > values[0]:
-        _fail(f"{option} must be 'low,high' with high > low; got {text!r}")
-    return (float(values[0]), float(values[1]))
 
 
 @app.command("simulate")
@@ -221,41 +157,41 @@ def simulate_command(
     """
     from pathlib import Path
 
-    from .connectivity import ENSEMBLES, INPUT_KINDS
-    from .models.organics import VARIANTS
+    from ..connectivity import ENSEMBLES, INPUT_KINDS
+    from ..models.organics import VARIANTS
 
     if n < 1:
-        _fail(f"--n must be >= 1; got {n}")
+        fail(f"--n must be >= 1; got {n}")
     if not np.isfinite(delta) or delta < 0:
-        _fail(f"--delta must be >= 0; got {delta}")
+        fail(f"--delta must be >= 0; got {delta}")
     if not np.isfinite(input_norm) or input_norm < 0:
-        _fail(f"--input-norm must be >= 0; got {input_norm}")
+        fail(f"--input-norm must be >= 0; got {input_norm}")
     if not np.isfinite(sigma) or sigma <= 0:
-        _fail(f"--sigma must be > 0; got {sigma}")
+        fail(f"--sigma must be > 0; got {sigma}")
     if not np.isfinite(duration_ms) or duration_ms <= 0:
-        _fail(f"--duration-ms must be > 0; got {duration_ms}")
+        fail(f"--duration-ms must be > 0; got {duration_ms}")
     if n_save < 2:
-        _fail(f"--n-save must be >= 2; got {n_save}")
-    _check_choice("--input-kind", input_kind, INPUT_KINDS)
-    _check_choice("--ensemble", ensemble, ENSEMBLES)
-    _check_choice("--variant", variant, VARIANTS)
-    _check_choice("--init", init, SIMULATE_INITS)
-    _check_choice("--format", format, DATASET_FORMATS)
+        fail(f"--n-save must be >= 2; got {n_save}")
+    check_choice("--input-kind", input_kind, INPUT_KINDS)
+    check_choice("--ensemble", ensemble, ENSEMBLES)
+    check_choice("--variant", variant, VARIANTS)
+    check_choice("--init", init, SIMULATE_INITS)
+    check_choice("--format", format, DATASET_FORMATS)
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
-        _fail(f"--out {out} exists and is not a directory")
+        fail(f"--out {out} exists and is not a directory")
     dataset_path = out_dir / f"trajectory.{format}"
     figure_paths = [out_dir / "time_courses.png", out_dir / "time_courses.pdf", out_dir / "portrait.png"]
-    _check_outputs([dataset_path, *figure_paths], overwrite)
+    check_outputs([dataset_path, *figure_paths], overwrite)
 
     import jax
 
-    from .connectivity import input_drive, recurrent_matrix
-    from .fixed_points import first_order_fixed_point, normalization_fixed_point
-    from .models.organics import ORGaNICs
-    from .plot.portraits import neuron_portrait, save_figure, time_courses
-    from .simulate import Outcome, classify_trajectory, simulate
-    from .trajectories import save_dataset, trajectory_dataset
+    from ..connectivity import input_drive, recurrent_matrix
+    from ..fixed_points import first_order_fixed_point, normalization_fixed_point
+    from ..models.organics import ORGaNICs
+    from ..plot.portraits import neuron_portrait, save_figure, time_courses
+    from ..simulate import Outcome, classify_trajectory, simulate
+    from ..trajectories import save_dataset, trajectory_dataset
 
     try:
         key = jax.random.key(seed)
@@ -272,12 +208,12 @@ def simulate_command(
             rng = np.random.default_rng(seed)
             x0 = np.concatenate([rng.normal(0.0, 0.1, n), rng.uniform(0.0, 0.2, n)])
         if not np.all(np.isfinite(x0)):
-            _fail(f"the {init} initial state is not finite for this circuit; try --init norm")
+            fail(f"the {init} initial state is not finite for this circuit; try --init norm")
         with console.status("Simulating and classifying the trajectory..."):
             trajectory = simulate(model, x0, duration_ms * 1e-3, n_save=n_save)
             verdict = classify_trajectory(model, x0)
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
 
     outcome = Outcome(int(verdict.outcome)).name.lower()
     attrs = dict(
@@ -337,7 +273,7 @@ def portrait_command(
     (red star stable, black star unstable), sample trajectories. Writes OUT/portrait.png/.pdf."""
     from pathlib import Path
 
-    _check_choice("--model", model, PORTRAIT_MODELS)
+    check_choice("--model", model, PORTRAIT_MODELS)
     for option, value in (
         ("--tau-y-ms", tau_y_ms),
         ("--tau-a-ms", tau_a_ms),
@@ -345,20 +281,20 @@ def portrait_command(
         ("--tau-i-ms", tau_i_ms),
     ):
         if not np.isfinite(value) or value <= 0:
-            _fail(f"{option} must be > 0; got {value}")
+            fail(f"{option} must be > 0; got {value}")
     if trajectories < 0:
-        _fail(f"--trajectories must be >= 0; got {trajectories}")
-    x_window, y_window = _parse_limits("--xlim", xlim), _parse_limits("--ylim", ylim)
+        fail(f"--trajectories must be >= 0; got {trajectories}")
+    x_window, y_window = parse_limits("--xlim", xlim), parse_limits("--ylim", ylim)
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
-        _fail(f"--out {out} exists and is not a directory")
-    _check_outputs([out_dir / "portrait.png", out_dir / "portrait.pdf"], overwrite)
+        fail(f"--out {out} exists and is not a directory")
+    check_outputs([out_dir / "portrait.png", out_dir / "portrait.pdf"], overwrite)
 
-    from .models.organics import ORGaNICs
-    from .models.rate import dayan_abbott_ei
+    from ..models.organics import ORGaNICs
+    from ..models.rate import dayan_abbott_ei
     import matplotlib.pyplot as plt
 
-    from .plot.portraits import phase_portrait, save_figure
+    from ..plot.portraits import phase_portrait, save_figure
 
     try:
         if model == "ei":
@@ -389,155 +325,6 @@ def portrait_command(
                 circuit, ax, xlim=x_window, ylim=y_window, n_trajectories=trajectories, title=title, legend="outside"
             )
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
     paths = save_figure(fig, out_dir / "portrait", ("png", "pdf"))
     console.print(f"wrote {', '.join(str(p) for p in paths)}")
-
-
-# ------------------------------------------------------------------------------------------ scan
-def _sweepable(option: str, text: Optional[str], kind=float):
-    """A value or a comma-separated list (a list becomes a dimension of the scan)."""
-    if text is None:
-        return None
-    try:
-        values = [kind(v.strip()) for v in text.split(",") if v.strip()]
-    except ValueError:
-        _fail(f"{option} must be a {kind.__name__} or a comma-separated list of them; got {text!r}")
-    if not values:
-        _fail(f"{option} must not be empty")
-    return values[0] if len(values) == 1 else values
-
-
-@app.command("scan")
-def scan_command(
-    out: Annotated[str, typer.Option("--out", help="Zarr store to write (rerun the same command to resume).")],
-    preset: Annotated[
-        str,
-        typer.Option(
-            help="Named configuration: demo, stabilization-delocalized, stabilization-localized, critical-slowing."
-        ),
-    ] = "demo",
-    config: Annotated[Optional[str], typer.Option(help="TOML file with scan fields (overrides the preset).")] = None,
-    n: Annotated[Optional[int], typer.Option(help="Number of principal neurons N (>= 1).")] = None,
-    ensemble: Annotated[Optional[str], typer.Option(help="goe, goe_symmetric, ginibre, power_law or dale.")] = None,
-    sparsity: Annotated[Optional[float], typer.Option(help="Expected nonzeros per row of M (0 < s <= N).")] = None,
-    input_type: Annotated[Optional[str], typer.Option(help="localized, delocalized, random or gaussian.")] = None,
-    model: Annotated[
-        Optional[str], typer.Option(help="main, rectified, rectified_recurrence, or a comma list.")
-    ] = None,
-    mu: Annotated[Optional[str], typer.Option(help="Mean of M (value or comma list).")] = None,
-    sigma: Annotated[Optional[str], typer.Option(help="Semi-saturation sigma > 0 (value or comma list).")] = None,
-    b0: Annotated[Optional[str], typer.Option(help="Gain b0 > 0 (value or comma list).")] = None,
-    b1: Annotated[Optional[str], typer.Option(help="Input gain b1 > 0 (value or comma list).")] = None,
-    tau: Annotated[Optional[float], typer.Option(help="tau_y = tau_a in seconds (> 0).")] = None,
-    initial: Annotated[Optional[str], typer.Option(help="norm, first_order, zero, zero_epsilon or random.")] = None,
-    delta_min: Annotated[Optional[float], typer.Option(help="Smallest recurrent strength Delta.")] = None,
-    delta_max: Annotated[Optional[float], typer.Option(help="Largest recurrent strength Delta.")] = None,
-    delta_num: Annotated[Optional[int], typer.Option(help="Number of Delta values (>= 1).")] = None,
-    delta_scale: Annotated[Optional[str], typer.Option(help="log or linear spacing of Delta.")] = None,
-    input_min: Annotated[Optional[float], typer.Option(help="Smallest input norm |z|.")] = None,
-    input_max: Annotated[Optional[float], typer.Option(help="Largest input norm |z|.")] = None,
-    input_num: Annotated[Optional[int], typer.Option(help="Number of input norms (>= 1).")] = None,
-    input_scale: Annotated[Optional[str], typer.Option(help="log or linear spacing of |z|.")] = None,
-    trials: Annotated[Optional[int], typer.Option(help="Random circuits per cell (>= 1).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed of every random draw (>= 0).")] = None,
-    max_chunks: Annotated[Optional[int], typer.Option(help="Chunks of 100 tau before 'unresolved' (>= 1).")] = None,
-    records: Annotated[Optional[str], typer.Option(help="full (states and spectra) or summary (scalars).")] = None,
-    chunk_delta: Annotated[Optional[int], typer.Option(help="Delta values per block (new stores only).")] = None,
-    chunk_input: Annotated[Optional[int], typer.Option(help="Input norms per block (new stores only).")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a scan store of another configuration.")] = False,
-    show_config: Annotated[bool, typer.Option(help="Print the resolved configuration as TOML and exit.")] = False,
-    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
-    cluster: Annotated[Optional[str], typer.Option(help="Start a Dask cluster: local, slurm or pbs.")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes of --cluster local.")] = 2,
-    jobs: Annotated[int, typer.Option(help="Batch jobs of --cluster slurm/pbs.")] = 1,
-    cores: Annotated[int, typer.Option(help="Cores (= worker processes) per batch job.")] = 4,
-    memory: Annotated[str, typer.Option(help="Memory per batch job, e.g. 16GB.")] = "16GB",
-    walltime: Annotated[str, typer.Option(help="Wall time per batch job, e.g. 04:00:00.")] = "04:00:00",
-    queue: Annotated[Optional[str], typer.Option(help="Batch queue / partition.")] = None,
-    account: Annotated[Optional[str], typer.Option(help="Batch account.")] = None,
-) -> None:
-    """Stability phase diagram over random connectivity: Delta x |z| x trials, written to a Zarr store.
-
-    Each trial draws W_r = I + M (seeded by the seed and the cell and trial indices only), starts
-    the ORGaNICs circuit from the chosen initial state and classifies its dynamics (stable fixed
-    point, limit cycle, diverging, unresolved); at stable fixed points it records the Jacobian
-    spectrum, lambda* tau, relaxation time, frequencies and the normalization error. Killing the
-    scan and rerunning the same command resumes it. Options override the preset or config file.
-    """
-    from .scan import presets
-    from .scan.executors import CLUSTERS, DaskExecutor, dask_client
-    from .scan.report import ScanProgress, print_summary
-    from .scan.runner import run_scan
-    from .scan.spec import SpecError, dump_config, load_config
-    from .scan.store import StoreError
-
-    overrides = dict(
-        n=n, ensemble=ensemble, sparsity=sparsity, input_type=input_type, initial=initial,
-        model=_sweepable("--model", model, str), mu=_sweepable("--mu", mu), sigma=_sweepable("--sigma", sigma),
-        b0=_sweepable("--b0", b0), b1=_sweepable("--b1", b1), tau_y=tau, tau_a=tau,
-        delta_min=delta_min, delta_max=delta_max, delta_num=delta_num, delta_scale=delta_scale,
-        input_min=input_min, input_max=input_max, input_num=input_num, input_scale=input_scale,
-        trials=trials, seed=seed, max_chunks=max_chunks, records=records,
-    )  # fmt: skip
-    try:
-        spec = load_config(config) if config is not None else presets.preset(preset)
-        spec = spec.replace(**overrides)
-    except SpecError as error:
-        _fail(str(error))
-    if show_config:
-        console.print(dump_config(spec), markup=False, highlight=False)
-        return
-    if scheduler is not None and cluster is not None:
-        _fail("give either --scheduler or --cluster, not both")
-    if cluster is not None and cluster not in CLUSTERS:
-        _fail(f"--cluster must be one of {', '.join(CLUSTERS)}; got {cluster!r}")
-
-    progress = ScanProgress(console, spec)
-    try:
-        if scheduler is None and cluster is None:
-            ds = run_scan(spec, out, overwrite=overwrite, chunk_delta=chunk_delta, chunk_input=chunk_input,
-                          on_start=progress.start, on_block=progress.advance)  # fmt: skip
-        else:
-            options = dict(workers=workers, jobs=jobs, cores=cores, memory=memory, walltime=walltime,
-                           queue=queue, account=account)  # fmt: skip
-            with dask_client(scheduler=scheduler, cluster=cluster, **options) as client:
-                console.print(f"Dask scheduler {client.scheduler.address}")
-                ds = run_scan(spec, out, executor=DaskExecutor(client), overwrite=overwrite,
-                              chunk_delta=chunk_delta, chunk_input=chunk_input,
-                              on_start=progress.start, on_block=progress.advance)  # fmt: skip
-    except (StoreError, SpecError, RuntimeError, OSError) as error:
-        progress.stop()
-        _fail(str(error))
-    progress.stop()
-    print_summary(console, ds)
-
-
-@app.command("plot")
-def plot_command(
-    path: Annotated[str, typer.Argument(help="Zarr store written by 'organics scan'.")],
-    out: Annotated[str, typer.Option("--out", help="Directory for the figures.")],
-    formats: Annotated[str, typer.Option(help="Comma-separated figure formats.")] = "png,pdf",
-) -> None:
-    """Phase-diagram figures of a scan: majority outcome with Delta_c(|z|), lambda* tau with the
-    critical-slowing contour, normalization error and CV with the measured breakdown, outcome
-    percentages, oscillation frequency and quality factor (one set per sweep combination)."""
-    from .plot.phase import plot_scan
-    from .scan.store import StoreError, open_scan, scalar_records
-
-    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
-    bad = [f for f in chosen if f not in ("png", "pdf", "svg")]
-    if bad or not chosen:
-        _fail(f"--formats must list png, pdf or svg; got {formats!r}")
-    try:
-        ds = scalar_records(open_scan(path))
-    except StoreError as error:
-        _fail(str(error))
-    if not bool(ds["done"].any()):
-        _fail(f"{path!r} holds no computed cell yet; run 'organics scan' first")
-    paths = plot_scan(ds, out, formats=chosen)
-    console.print(f"Wrote {len(paths)} files to {out}")
-
-
-if __name__ == "__main__":
-    app()

@@ -1,0 +1,9 @@
+"""The ``organics`` command line: parse, validate, call the library, print a summary.
+
+One module per group of commands; each registers its commands on the shared Typer ``app``.
+"""
+
+from . import circuit, scan  # noqa: F401  (register the commands)
+from .common import app
+
+__all__ = ["app"]
