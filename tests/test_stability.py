@@ -25,6 +25,7 @@ from organics.stability import (
     companion_matrix,
     eigenvalues,
     energy,
+    has_uniform_pool,
     energy_2d,
     jacobian,
     jacobian_closed_form,
@@ -34,6 +35,7 @@ from organics.stability import (
     splitting_certificate,
     splitting_matrix,
     stability_report,
+    uniform_pool_eigenvalues,
 )
 
 VARIANTS = ("main", "rectified", "rectified_recurrence")
@@ -162,6 +164,35 @@ def test_closed_form_jacobian_rejects_custom_a_plus():
 
 
 # ----------------------------------------------------------------------------- spectrum summary
+
+
+@pytest.mark.parametrize("n", [1, 2, 7])
+@pytest.mark.parametrize("p", [2.0, 1.5])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_uniform_pool_spectrum_equals_dense_spectrum(variant, p, n):
+    """The (n+1)-dimensional reduction gives the dense 2n x 2n spectrum at any state, for W = w 1 1^T."""
+    rng = np.random.default_rng(11)
+    model = random_circuit(rng, n, variant=variant, p=p, W_r=np.eye(n) + 0.8 * rng.normal(size=(n, n)),
+                           W=np.full((n, n), 0.7))  # fmt: skip
+    model = eqx.tree_at(lambda m: m.tau_a, model, jnp.full(n, 3e-3))
+    assert has_uniform_pool(model)
+    for state in _states_with_kinks(rng, n)[:8]:
+        J = jacobian(model, state)
+        reduced = np.asarray(uniform_pool_eigenvalues(J))
+        assert reduced.shape == (2 * n,)
+        assert matched_error(reduced, _eig(J)) < 1e-10
+
+
+def test_uniform_pool_requires_constant_pool_and_tau_a():
+    rng = np.random.default_rng(12)
+    uniform = random_circuit(rng, 4, W=np.ones((4, 4)))
+    assert not has_uniform_pool(uniform)  # tau_a differs between neurons
+    uniform = eqx.tree_at(lambda m: m.tau_a, uniform, jnp.full(4, 2e-3))
+    assert has_uniform_pool(uniform)
+    assert has_uniform_pool(eqx.filter_vmap(lambda _: uniform)(jnp.arange(3)))  # a batch
+    assert not has_uniform_pool(eqx.tree_at(lambda m: m.W, uniform, uniform.W.at[0, 1].set(0.5)))
+    custom_gate = ORGaNICs(z=np.ones(4), a_plus=lambda a: sqrt_relu(a))
+    assert not has_uniform_pool(custom_gate)
 
 
 def test_spectrum_summary_values():

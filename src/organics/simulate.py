@@ -46,7 +46,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from ._validation import is_traced
-from .stability import eigenvalues, jacobian
+from .stability import eigenvalues, has_uniform_pool, jacobian, uniform_pool_eigenvalues
 
 __all__ = [
     "SOLVED",
@@ -495,7 +495,9 @@ class Classification(eqx.Module):
         ``SOLVER_FAILED``).
     eigenvalues:
         All Jacobian eigenvalues (1/s, complex, shape ``(state_size,)``) at ``final_state``, in
-        the order of ``numpy.linalg.eig``; ``None`` unless requested with ``keep_eigenvalues``.
+        the order of ``numpy.linalg.eig`` (for circuits with a uniform normalization pool, that of
+        :func:`~organics.stability.uniform_pool_eigenvalues`); ``None`` unless requested with
+        ``keep_eigenvalues``.
     """
 
     outcome: Array
@@ -739,10 +741,13 @@ def _polish_batch(models, x, t, tol, group_size):
     return _map_groups(lambda m, xi, ti: _polish_one(m, xi, ti, tol), models, (x, t), group_size)
 
 
-def _spectrum_one(model, x: Array, t: Array, keep_eigenvalues: bool) -> dict[str, Array]:
-    """Leading Jacobian eigenvalue and Newton distance ``||J^{-1} f||`` at ``x`` (and all eigenvalues)."""
+def _spectrum_one(model, x: Array, t: Array, keep_eigenvalues: bool, uniform_pool: bool) -> dict[str, Array]:
+    """Leading Jacobian eigenvalue and Newton distance ``||J^{-1} f||`` at ``x`` (and all eigenvalues).
+
+    ``uniform_pool``: the model passed :func:`~organics.stability.has_uniform_pool`, so the exact
+    ``(n+1)``-dimensional reduction of the spectrum applies."""
     J, distance = _jacobian_and_distance(model, x, t)
-    eigs = eigenvalues(J)
+    eigs = uniform_pool_eigenvalues(J) if uniform_pool else eigenvalues(J)
     lead = eigs[jnp.argmax(eigs.real)]
     re, im = jnp.real(lead), jnp.abs(jnp.imag(lead))
     re = jnp.where(jnp.isfinite(re), re, jnp.inf)
@@ -754,8 +759,10 @@ def _spectrum_one(model, x: Array, t: Array, keep_eigenvalues: bool) -> dict[str
 
 
 @eqx.filter_jit
-def _spectrum_batch(models, x, t, group_size, keep_eigenvalues):
-    return _map_groups(lambda m, xi, ti: _spectrum_one(m, xi, ti, keep_eigenvalues), models, (x, t), group_size)
+def _spectrum_batch(models, x, t, group_size, keep_eigenvalues, uniform_pool):
+    return _map_groups(
+        lambda m, xi, ti: _spectrum_one(m, xi, ti, keep_eigenvalues, uniform_pool), models, (x, t), group_size
+    )
 
 
 def _bucket_sizes(n: int, min_bucket: int, max_bucket: int) -> list[tuple[int, int]]:
@@ -1014,8 +1021,10 @@ def classify_batch(
     def polish_fn(m, xs, ts):
         return _polish_batch(m, xs, ts, float(fp_tol), group_size)
 
+    uniform_pool = has_uniform_pool(models)
+
     def spectrum_fn(m, xs, ts):
-        return _spectrum_batch(m, xs, ts, group_size, bool(keep_eigenvalues))
+        return _spectrum_batch(m, xs, ts, group_size, bool(keep_eigenvalues), uniform_pool)
 
     for _ in range(max_chunks):
         active = np.flatnonzero(outcome == _ACTIVE)
