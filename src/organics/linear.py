@@ -173,8 +173,14 @@ def linear_solution(M: ArrayLike, h: ArrayLike, tau: ArrayLike, v0: ArrayLike, t
     times:
         Times in seconds (scalar or 1-D, finite; ``t < 0`` runs the solution backwards).
 
-    Returns ``(len(times), n)`` real rates (``(n,)`` for a scalar time). Per mode
-    ``c_i(t) = c_i(0) exp(-a_i t) + g_i (t/tau) phi_1(-a_i t)`` with ``a_i = (1 - lambda_i)/tau``
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(times), n)`` real rates (``(n,)`` for a scalar time).
+
+    Notes
+    -----
+    Per mode ``c_i(t) = c_i(0) exp(-a_i t) + g_i (t/tau) phi_1(-a_i t)`` with ``a_i = (1 - lambda_i)/tau``
     (module docstring): decay for ``Re lambda_i < 1``, the integrator ``c_i(0) + (h.e_i) t/tau``
     for ``lambda_i = 1`` exactly, growth for ``Re lambda_i > 1``. Entries overflow to ``inf``
     for exploding modes at long times.

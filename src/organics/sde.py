@@ -248,12 +248,19 @@ def simulate_sde(
         Step budget (static); default ``ceil((t1 - t0)/dt) + 1`` (computed from concrete values;
         pass it explicitly when ``t0``, ``t1`` or ``dt`` are traced).
 
-    Returns a :class:`~organics.simulate.Trajectory` (``ts``, ``states (n_save, d)``, ``status``,
-    ``t_final``, ``final_state``, ``num_steps``). Failures are reported in ``status``, never
-    raised. Vmappable over keys, ``x0`` and a batched model, e.g.
-    ``eqx.filter_vmap(lambda k: simulate_sde(model, x0, t1, key=k, dt=dt))(keys)``.
-    Raises ``ValueError`` (when values are concrete) for ``t1 <= t0``, ``dt <= 0``, ``eta < 0``,
-    ``burn_in`` outside ``[0, t1 - t0)``, ``n_save < 2``, an unknown ``noise`` or a bad ``x0``.
+    Returns
+    -------
+    Trajectory
+        ``ts``, ``states (n_save, d)``, ``status``, ``t_final``, ``final_state``, ``num_steps``
+        (:class:`~organics.simulate.Trajectory`). Failures are reported in ``status``, never
+        raised. Vmappable over keys, ``x0`` and a batched model, e.g.
+        ``eqx.filter_vmap(lambda k: simulate_sde(model, x0, t1, key=k, dt=dt))(keys)``.
+
+    Raises
+    ------
+    ValueError
+        When values are concrete: ``t1 <= t0``, ``dt <= 0``, ``eta < 0``, ``burn_in`` outside
+        ``[0, t1 - t0)``, ``n_save < 2``, an unknown ``noise`` or a bad ``x0``.
     """
     check_choice("noise", noise, NOISE_TYPES)
     if isinstance(n_save, bool) or not isinstance(n_save, (int, np.integer)) or n_save < 2:

@@ -238,11 +238,18 @@ def simulate(
         The run stops with ``status = DIVERGED`` at the end of the first step with
         ``max_i |x_i| > bound`` or a non-finite entry (Diffrax :class:`~diffrax.Event`).
 
-    Returns a :class:`Trajectory`; failures are reported in ``status``, never raised
-    (``throw=False``). Jittable (``eqx.filter_jit``) and vmappable over a batched model and a
-    batched ``x0`` (``eqx.filter_vmap(simulate, in_axes=(eqx.if_array(0), 0, None))``). Raises
-    ``ValueError`` naming the parameter for ``t1 <= t0``, ``n_save < 2``, ``dt <= 0``, a
-    fixed-step run without ``dt``, bad tolerances or bad ``ts`` (checked when concrete).
+    Returns
+    -------
+    Trajectory
+        Failures are reported in ``status``, never raised (``throw=False``). Jittable
+        (``eqx.filter_jit``) and vmappable over a batched model and a batched ``x0``
+        (``eqx.filter_vmap(simulate, in_axes=(eqx.if_array(0), 0, None))``).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, for ``t1 <= t0``, ``n_save < 2``, ``dt <= 0``, a fixed-step run
+        without ``dt``, bad tolerances or bad ``ts`` (checked when concrete).
     """
     if isinstance(n_save, bool) or not isinstance(n_save, (int, np.integer)):
         raise ValueError(f"n_save must be an integer >= 2; got {n_save!r}")

@@ -1,0 +1,244 @@
+r"""Classifiers shared by the training code: one constructor, one call pattern, one diagnostics function.
+
+Every model maps ONE example to logits of shape ``(n_classes,)`` (``jax.vmap`` for batches). Sequence
+models (:data:`SEQUENCE_MODELS`) take ``x`` of shape ``(T, input_size)``, static ones ``(input_size,)``.
+
+* ``"organics-rnn"`` -- :class:`ORGaNICsRNNClassifier`: the discretized rectified ORGaNICs with dynamic
+  gains (Eq. 134, :class:`~organics.nn.layers.ORGaNICsRNN`, ``hidden`` principal neurons, state ``4 hidden``),
+  linear readout of the final rate ``[y_T]+**2`` (Appendix I.2; ``readout="potential"`` reads ``y_T``).
+  Defaults chosen for short sequences: see :data:`RNN_DT_TAU_MAX` (override with options).
+* ``"organics-fp"`` -- :class:`ORGaNICsFPClassifier`: ``depth`` stacked static layers (Eq. 133,
+  :class:`~organics.nn.layers.ORGaNICsFixedPoint`, ``hidden`` neurons each) whose steady-state rates
+  ``[y*]+**2`` feed the next layer, then a linear readout (Appendix I.1, Table 5).
+* ``"lstm"``, ``"gru"`` -- :class:`~organics.nn.baselines.RecurrentClassifier` (``hidden`` units).
+* ``"mlp"`` -- :class:`~organics.nn.baselines.MLPClassifier` (``depth`` ReLU layers of width ``hidden``).
+
+The linear readouts are ``equinox.nn.Linear`` (``logits = A h + c``).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from .._safe import relu_pow
+from .baselines import MLPClassifier, RecurrentClassifier
+from .layers import OUTPUTS, ORGaNICsFixedPoint, ORGaNICsRNN
+
+__all__ = [
+    "MODELS",
+    "SEQUENCE_MODELS",
+    "ORGaNICsRNNClassifier",
+    "ORGaNICsFPClassifier",
+    "build_classifier",
+    "stability_diagnostics",
+]
+
+MODELS: tuple[str, ...] = ("organics-rnn", "organics-fp", "lstm", "gru", "mlp")
+SEQUENCE_MODELS: frozenset[str] = frozenset({"organics-rnn", "lstm", "gru"})
+
+#: Options accepted by ``build_classifier`` for each model (forwarded to the constructors).
+OPTIONS: dict[str, frozenset[str]] = {
+    "organics-rnn": frozenset(
+        {
+            "readout",
+            "variant",
+            "dt_tau_max",
+            "p_init",
+            "learn_time_constants",
+            "sigma",
+            "input_scale",
+            "gain_init_scale",
+            "W_init",
+            "learn_initial_state",
+        }
+    ),
+    "organics-fp": frozenset({"readout", "depth", "max_iter", "tol", "gradient", "gate", "sigma", "learn_sigma"}),
+    "lstm": frozenset(),
+    "gru": frozenset(),
+    "mlp": frozenset({"depth"}),
+}
+
+
+#: Defaults of ``build_classifier("organics-rnn")`` (the layer itself keeps the paper's values): bounds
+#: ``c`` of ``dt/tau = c sigmoid(p)`` for ``(y, a, b, b0)``, and ``W_init = 1/hidden``. On MNIST-1D (40 steps,
+#: hidden 64, Adam 1e-3, batch 128, float64; 2-core CPU) the paper's values (0.05, 0.01, 0.1, 0.1) with
+#: ``W = 1`` reached 26 % test accuracy after 8 epochs and then diverged (loss 7e22); faster time constants
+#: alone did not learn (12 %, Euler map spectral radius 2.4 with ``a`` up to 235: the pool summed over
+#: 64 neurons makes the a-equation stiff); with ``W_init = 1/hidden`` the same run reached 49 % in 6 epochs.
+RNN_DT_TAU_MAX: tuple[float, float, float, float] = (0.5, 0.1, 0.5, 0.5)
+
+
+def _read(y: Array, readout: str) -> Array:
+    return relu_pow(y, 2.0) if readout == "rate" else y
+
+
+class ORGaNICsRNNClassifier(eqx.Module):
+    """ORGaNICs RNN (Eq. 134) and a linear readout of ``[y_T]+**2`` (or ``y_T``): ``(T, m) -> (n_classes,)``."""
+
+    rnn: ORGaNICsRNN
+    readout: eqx.nn.Linear
+    readout_on: str = eqx.field(static=True)
+
+    def __init__(self, input_size: int, hidden: int, n_classes: int, *, key: Array, readout: str = "rate", **options):
+        if readout not in OUTPUTS:
+            raise ValueError(f"readout must be one of {OUTPUTS}; got {readout!r}")
+        k_rnn, k_out = jax.random.split(key)
+        self.rnn = ORGaNICsRNN(input_size, hidden, key=k_rnn, **options)
+        self.readout = eqx.nn.Linear(hidden, n_classes, key=k_out)
+        self.readout_on = readout
+
+    def __call__(self, xs: Array) -> Array:
+        y, *_ = self.rnn.cell.split_state(self.rnn(xs))
+        return self.readout(_read(y, self.readout_on))
+
+
+class ORGaNICsFPClassifier(eqx.Module):
+    """``depth`` static ORGaNICs layers (Eq. 133) and a linear readout: ``(m,) -> (n_classes,)``.
+
+    Hidden layers pass their rates ``[y*]+**2`` on; the last layer's output is the readout's input
+    (``readout="rate"``, the paper, or ``"potential"`` for ``y*``).
+    """
+
+    layers: tuple[ORGaNICsFixedPoint, ...]
+    readout: eqx.nn.Linear
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden: int,
+        n_classes: int,
+        *,
+        key: Array,
+        depth: int = 1,
+        readout: str = "rate",
+        **options,
+    ):
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"depth must be an integer >= 1 (number of ORGaNICs layers); got {depth!r}")
+        if readout not in OUTPUTS:
+            raise ValueError(f"readout must be one of {OUTPUTS}; got {readout!r}")
+        keys = jax.random.split(key, depth + 1)
+        sizes = [input_size] + [hidden] * depth
+        self.layers = tuple(
+            ORGaNICsFixedPoint(sizes[i], hidden, key=keys[i], output="rate" if i < depth - 1 else readout, **options)
+            for i in range(depth)
+        )
+        self.readout = eqx.nn.Linear(hidden, n_classes, key=keys[-1])
+
+    def __call__(self, x: Array) -> Array:
+        for layer in self.layers:
+            x = layer(x)
+        return self.readout(x)
+
+
+def build_classifier(name: str, *, input_size: int, n_classes: int, hidden: int, key: Array, **options) -> eqx.Module:
+    """Build the classifier ``name`` (one of :data:`MODELS`); see the module docstring for each model.
+
+    ``options`` are forwarded to the model's constructor; the accepted names per model are in
+    :data:`OPTIONS`. Raises ``ValueError`` for an unknown name or option, or sizes below 1.
+    """
+    if name not in MODELS:
+        raise ValueError(f"name must be one of {', '.join(repr(m) for m in MODELS)}; got {name!r}")
+    for parameter, value in (("input_size", input_size), ("n_classes", n_classes), ("hidden", hidden)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{parameter} must be an integer >= 1; got {value!r}")
+    unknown = set(options) - OPTIONS[name]
+    if unknown:
+        accepted = ", ".join(sorted(OPTIONS[name])) or "none"
+        raise ValueError(f"unknown option(s) {sorted(unknown)} for {name!r}; accepted: {accepted}")
+    if name == "organics-rnn":
+        options = {"dt_tau_max": RNN_DT_TAU_MAX, "W_init": 1.0 / hidden, **options}
+        return ORGaNICsRNNClassifier(input_size, hidden, n_classes, key=key, **options)
+    if name == "organics-fp":
+        return ORGaNICsFPClassifier(input_size, hidden, n_classes, key=key, **options)
+    if name in ("lstm", "gru"):
+        return RecurrentClassifier(name, input_size, hidden, n_classes, key=key)
+    return MLPClassifier(input_size, hidden, n_classes, key=key, **options)
+
+
+# --------------------------------------------------------------------------------------------- diagnostics
+
+
+def _max_real_eigenvalue(J: Array) -> float:
+    """Largest real part over a batch of square matrices (NumPy ``eigvals``, outside any jit)."""
+    J = np.asarray(J)
+    if not np.all(np.isfinite(J)):
+        return float("nan")
+    return float(np.max(np.linalg.eigvals(J).real))
+
+
+@eqx.filter_jit
+def _fp_evidence(model: ORGaNICsFPClassifier, x_batch: Array) -> tuple[list[Array], list[Array], list[Array]]:
+    converged, residuals, jacobians = [], [], []
+    x = x_batch
+    for layer in model.layers:
+        solution = jax.vmap(layer.solve)(x)
+        state = jnp.concatenate([solution.y, solution.a], axis=-1)
+        jacobians.append(
+            jax.vmap(lambda xi, si, lay=layer: jax.jacfwd(lambda s: lay.vector_field(xi, s))(si))(x, state)
+        )
+        converged.append(solution.converged)
+        residuals.append(solution.residual)
+        x = jax.vmap(layer)(x)
+    return converged, residuals, jacobians
+
+
+@eqx.filter_jit
+def _rnn_evidence(model: ORGaNICsRNNClassifier, x_batch: Array) -> tuple[Array, Array]:
+    cell = model.rnn.cell
+
+    def one(xs):
+        _, states = model.rnn(xs, trajectory=True)
+        rate_jacobian = jax.jacfwd(cell.rates)(states[-1], xs[-1])
+        return states, cell.dt_over_tau().reshape(-1)[:, None] * rate_jacobian
+
+    return jax.vmap(one)(x_batch)
+
+
+@eqx.filter_jit
+def _hidden_evidence(model: RecurrentClassifier | MLPClassifier, x_batch: Array) -> Array:
+    return jax.vmap(model.hidden_states)(x_batch)
+
+
+def stability_diagnostics(model: eqx.Module, x_batch: Array) -> dict[str, float]:
+    """Stability evidence of a classifier on a batch of inputs (leading axis = examples).
+
+    * organics-fp: ``leading_eigenvalue`` -- max over examples and layers of the largest real part of the
+      Jacobian of Eq. 133 (``tau = 1``, units ``1/tau``) at the layer's fixed point (negative: stable);
+      ``converged_fraction`` -- fraction of examples whose fixed-point iteration converged in every layer;
+      ``max_residual`` -- largest steady-state residual.
+    * organics-rnn: ``max_abs_y``, ``max_abs_a`` over the whole trajectory; ``all_finite`` (1.0 or 0.0);
+      ``leading_eigenvalue`` -- largest real part of ``D(dt/tau) dF/ds`` at the final state and last input
+      (continuous dynamics in units of ``1/dt``); ``euler_spectral_radius`` -- largest modulus of the
+      Jacobian of the Euler map ``I + D(dt/tau) dF/ds`` there.
+    * lstm, gru, mlp: ``max_abs_h`` over all hidden states and ``all_finite``.
+    """
+    x_batch = jnp.asarray(x_batch)
+    if isinstance(model, ORGaNICsFPClassifier):
+        converged, residuals, jacobians = _fp_evidence(model, x_batch)
+        all_converged = np.all(np.stack([np.asarray(c) for c in converged]), axis=0)
+        return {
+            "leading_eigenvalue": max(_max_real_eigenvalue(J) for J in jacobians),
+            "converged_fraction": float(np.mean(all_converged)),
+            "max_residual": float(max(np.max(np.asarray(r)) for r in residuals)),
+        }
+    if isinstance(model, ORGaNICsRNNClassifier):
+        states, J = _rnn_evidence(model, x_batch)
+        y, a, _, _ = model.rnn.cell.split_state(np.asarray(states))
+        euler = np.eye(J.shape[-1]) + np.asarray(J)
+        finite = bool(np.all(np.isfinite(states))) and bool(np.all(np.isfinite(euler)))
+        return {
+            "max_abs_y": float(np.max(np.abs(y))),
+            "max_abs_a": float(np.max(np.abs(a))),
+            "all_finite": float(finite),
+            "leading_eigenvalue": _max_real_eigenvalue(J),
+            "euler_spectral_radius": float(np.max(np.abs(np.linalg.eigvals(euler)))) if finite else float("nan"),
+        }
+    if isinstance(model, (RecurrentClassifier, MLPClassifier)):
+        hs = np.asarray(_hidden_evidence(model, x_batch))
+        return {"max_abs_h": float(np.max(np.abs(hs))), "all_finite": float(np.all(np.isfinite(hs)))}
+    raise ValueError(f"model must be a classifier from build_classifier; got {type(model).__name__}")

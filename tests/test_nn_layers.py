@@ -1,0 +1,213 @@
+"""ORGaNICs layers (Eqs. 133-134), baselines and the shared classifier interface of ``organics.nn``."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import organics  # noqa: F401  (enables float64)
+from organics.fixed_points import algorithm1
+from organics.models import ORGaNICs
+from organics.nn.layers import ORGaNICsCell, ORGaNICsFixedPoint, ORGaNICsRNN
+from organics.nn.models import MODELS, SEQUENCE_MODELS, build_classifier, stability_diagnostics
+
+M, N = 4, 6
+
+
+def perturbed_layer(seed: int, scale: float = 0.3, **options) -> ORGaNICsFixedPoint:
+    """Static layer whose ``W_r`` is moved away from the identity, with non-uniform ``W``."""
+    key = jax.random.key(seed)
+    layer = ORGaNICsFixedPoint(M, N, key=key, **options)
+    k_r, k_w = jax.random.split(jax.random.fold_in(key, 1))
+    V_r = layer.V_r + scale * jax.random.normal(k_r, (N, N))
+    V = 0.5 + jax.random.uniform(k_w, (N, N))
+    return eqx.tree_at(lambda m: (m.V_r, m.V), layer, (V_r, V))
+
+
+INPUTS = jax.random.normal(jax.random.key(7), (3, M))
+
+
+@eqx.filter_jit
+def solve_batch(layer: ORGaNICsFixedPoint, xs: jax.Array):
+    """Fixed points and outputs of a batch (jitted: eager optimistix loops are slow to run)."""
+    return jax.vmap(layer.solve)(xs), jax.vmap(layer)(xs)
+
+
+def test_fixed_point_solves_eq133_and_matches_the_circuit_model():
+    layer = perturbed_layer(0, max_iter=60, tol=1e-12)
+    solutions, outputs = solve_batch(layer, INPUTS)
+    assert bool(jnp.all(solutions.converged))
+    for i, x in enumerate(INPUTS):
+        y, a = np.asarray(solutions.y[i]), np.asarray(solutions.a[i])
+        z, b = (np.asarray(v) for v in layer.drive(x))
+        W_r, W, b0, sigma = (np.asarray(v) for v in (layer.W_r, layer.W, layer.b0, layer.sigma))
+        # Eq. 133 at rest, written out in NumPy
+        np.testing.assert_allclose(y, b * z + (1 - np.sqrt(a)) * (W_r @ y), atol=1e-11)
+        np.testing.assert_allclose(a, (b0 * sigma) ** 2 + W @ (y**2 * a), atol=1e-11)
+        # the same circuit as a package model: zero residual, and the package's Algorithm 1 agrees
+        circuit = ORGaNICs(z=z, W_r=W_r, W=W, b=b, b0=b0, sigma=sigma, tau_y=1.0, tau_a=1.0)
+        state = np.concatenate([y, a])
+        assert float(jnp.linalg.norm(circuit.residual(jnp.asarray(state)))) < 1e-11 * np.linalg.norm(state)
+        if i == 0:
+            reference = eqx.filter_jit(algorithm1)(circuit, max_iter=60, tol=1e-13).state
+            np.testing.assert_allclose(reference, state, rtol=1e-10)
+    expected = np.maximum(np.asarray(solutions.y), 0) ** 2
+    np.testing.assert_allclose(outputs, expected, atol=1e-14)
+
+
+def test_linear_gate_option_solves_its_own_equations_and_reports_nonconvergence():
+    layer = perturbed_layer(1, max_iter=80, tol=1e-12, gate="linear", output="potential")
+    x = 0.3 * INPUTS[:1]
+    solution, output = solve_batch(layer, x)
+    assert bool(solution.converged[0])
+    y, a = np.asarray(solution.y[0]), np.asarray(solution.a[0])
+    z, b = (np.asarray(v) for v in layer.drive(x[0]))
+    np.testing.assert_allclose(y, b * z + (1 - a) * (np.asarray(layer.W_r) @ y), atol=1e-11)
+    np.testing.assert_allclose(output[0], y, atol=1e-14)
+    solution, _ = solve_batch(perturbed_layer(1, max_iter=1, tol=1e-12), x)
+    assert not bool(solution.converged[0]) and bool(jnp.all(jnp.isfinite(solution.y)))
+    assert int(solution.iterations[0]) == 1 and float(solution.residual[0]) > 1e-12
+
+
+def test_implicit_gradient_equals_unrolled_gradient():
+    weights = jnp.sin(jnp.arange(N) + 1.0)
+
+    def loss(layer):
+        return jnp.sum(weights * jax.vmap(layer)(INPUTS[:2]))
+
+    grad = eqx.filter_jit(eqx.filter_grad(loss))
+    implicit = grad(perturbed_layer(2, max_iter=80, tol=1e-13, learn_sigma=True))
+    unrolled = grad(perturbed_layer(2, max_iter=80, tol=1e-13, learn_sigma=True, gradient="unrolled"))
+    leaves_i, leaves_u = jax.tree.leaves(implicit), jax.tree.leaves(unrolled)
+    assert len(leaves_i) == 6
+    for g_i, g_u in zip(leaves_i, leaves_u):
+        scale = float(jnp.max(jnp.abs(g_u)))
+        assert scale > 0
+        assert float(jnp.max(jnp.abs(g_i - g_u))) <= 1e-6 * scale
+
+
+def test_gradients_finite_at_rectification_kinks():
+    # x = 0: z = 0, so y* = 0 exactly (the kink of [y]+**2) in the static layer
+    classifier = build_classifier("organics-fp", input_size=M, n_classes=3, hidden=N, key=jax.random.key(3), depth=2)
+    grads = eqx.filter_jit(eqx.filter_grad(lambda m: jnp.sum(m(jnp.zeros(M)) ** 2)))(classifier)
+    assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree.leaves(grads))
+    assert float(jnp.max(jnp.abs(solve_batch(classifier.layers[0], jnp.zeros((1, M)))[0].y))) == 0.0
+    # RNN started at y = a = 0 (kinks of [y]+ and sqrt([a]+)) with a zero input
+    rnn = build_classifier("organics-rnn", input_size=2, n_classes=3, hidden=N, key=jax.random.key(4))
+    rnn = eqx.tree_at(lambda m: m.rnn.initial_state, rnn, jnp.zeros(4 * N), is_leaf=lambda v: v is None)
+    grads = eqx.filter_jit(eqx.filter_grad(lambda m: jnp.sum(m(jnp.zeros((5, 2))) ** 2)))(rnn)
+    assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree.leaves(grads))
+
+
+def test_recurrent_weights_have_unit_largest_singular_value():
+    for seed in range(3):
+        layer = perturbed_layer(seed, scale=2.0)
+        singular_values = np.linalg.svd(np.asarray(layer.W_r), compute_uv=False)
+        assert singular_values[0] == pytest.approx(1.0, abs=1e-12)
+        assert np.all(np.asarray(layer.W) >= 0)
+        assert np.all(np.asarray(layer.b0) > 0)
+
+
+def test_euler_step_is_eq134():
+    cell = ORGaNICsCell(3, 5, key=jax.random.key(5))
+    rng = np.random.default_rng(0)
+    cell = eqx.tree_at(
+        lambda c: (c.W_r, c.V, c.p),
+        cell,
+        (
+            jnp.asarray(rng.normal(size=(5, 5))),
+            jnp.asarray(rng.normal(size=(5, 5))),
+            jnp.asarray(rng.normal(size=(4, 5))),
+        ),
+    )
+    state = rng.normal(size=20)
+    x = rng.normal(size=3)
+    y, a, b, b0 = np.split(state, 4)
+    P = {name: np.asarray(getattr(cell, name)) for name in ("W_zx", "W_bx", "W_by", "W_ba", "W_b0x", "W_b0y", "W_b0a")}
+    W_r, W, sigma = np.asarray(cell.W_r), np.abs(np.asarray(cell.V)), np.asarray(cell.sigma)
+    k = np.array([0.05, 0.01, 0.1, 0.1])[:, None] / (1 + np.exp(-np.asarray(cell.p)))
+    f = lambda u: 1 / (1 + np.exp(-u))  # noqa: E731
+    yp, ap = np.maximum(y, 0), np.maximum(a, 0)
+    expected = np.concatenate(
+        [
+            y + k[0] * (-y + b * (P["W_zx"] @ x) + (1 - np.sqrt(ap)) * (W_r @ yp)),
+            a + k[1] * (-a + b0**2 * sigma**2 + W @ (yp**2 * ap)),
+            b + k[2] * (-b + f(P["W_bx"] @ x + P["W_by"] @ y + P["W_ba"] @ a)),
+            b0 + k[3] * (-b0 + f(P["W_b0x"] @ x + P["W_b0y"] @ y + P["W_b0a"] @ a)),
+        ]
+    )
+    np.testing.assert_allclose(
+        eqx.filter_jit(cell)(jnp.asarray(state), jnp.asarray(x)), expected, rtol=1e-13, atol=1e-14
+    )
+
+
+def test_time_constants_are_bounded_and_validated():
+    cell = ORGaNICsCell(1, 4, key=jax.random.key(6), dt_tau_max=(0.5, 1.0, 0.2, 0.1))
+    extreme = jnp.array([[-1e3, -5.0, 0.0, 1e3]] * 4)
+    ratios = np.asarray(eqx.tree_at(lambda c: c.p, cell, extreme).dt_over_tau())
+    bounds = np.array([0.5, 1.0, 0.2, 0.1])[:, None]
+    assert np.all(ratios >= 0) and np.all(ratios <= bounds) and np.all(ratios <= 1.0)
+    np.testing.assert_allclose(ratios[:, 2], bounds[:, 0] / 2)
+    frozen = ORGaNICsCell(1, 4, key=jax.random.key(6), learn_time_constants=False)
+    grad = jax.grad(lambda p: jnp.sum(eqx.tree_at(lambda c: c.p, frozen, p).dt_over_tau()))(frozen.p)
+    assert float(jnp.max(jnp.abs(grad))) == 0.0
+    for bad in [(0.05, 0.01, 0.1), (0.05, 0.0, 0.1, 0.1), (1.5, 0.01, 0.1, 0.1)]:
+        with pytest.raises(ValueError, match="dt_tau_max"):
+            ORGaNICsCell(1, 4, key=jax.random.key(6), dt_tau_max=bad)
+
+
+def test_rnn_stays_bounded_with_expansive_recurrence():
+    n, steps = 16, 1000
+    key_rnn, key_w, key_x = jax.random.split(jax.random.key(8), 3)
+    rnn = ORGaNICsRNN(1, n, key=key_rnn)  # the paper's bounds: dt/tau_y <= 0.05, dt/tau_a <= 0.01
+    W_r = 3.0 * jax.random.normal(key_w, (n, n)) / np.sqrt(n)
+    radius = float(np.max(np.abs(np.linalg.eigvals(np.asarray(W_r)))))
+    assert radius > 2.0
+    rnn = eqx.tree_at(lambda r: r.cell.W_r, rnn, W_r)
+    xs = 3.0 * jax.random.normal(key_x, (4, steps, 1))
+    _, states = eqx.filter_jit(lambda r, s: jax.vmap(lambda xi: r(xi, trajectory=True))(s))(rnn, xs)
+    states = np.asarray(states)
+    assert np.all(np.isfinite(states))
+    y, a, b, b0 = np.split(states, 4, axis=-1)
+    assert np.max(np.abs(y)) < 10 and np.max(np.abs(a)) < 10
+    assert np.all((b > 0) & (b < 1) & (b0 > 0) & (b0 < 1))
+    # the same recurrence without the normalization gate explodes: rho(I + (dt/tau_y) (W_r - I)) > 1
+    dt_tau_y = float(rnn.cell.dt_over_tau()[0, 0])
+    assert np.max(np.abs(np.linalg.eigvals(np.eye(n) + dt_tau_y * (np.asarray(W_r) - np.eye(n))))) > 1.02
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_build_classifier_shapes_and_diagnostics(name):
+    model = build_classifier(name, input_size=2, n_classes=3, hidden=5, key=jax.random.key(9))
+    shape = (4, 7, 2) if name in SEQUENCE_MODELS else (4, 2)
+    x = jax.random.normal(jax.random.key(10), shape)
+    logits = eqx.filter_jit(jax.vmap(model))(x)
+    assert logits.shape == (4, 3) and bool(jnp.all(jnp.isfinite(logits)))
+    diagnostics = stability_diagnostics(model, x)
+    assert all(isinstance(v, float) for v in diagnostics.values())
+    assert diagnostics["all_finite" if name != "organics-fp" else "converged_fraction"] == 1.0
+    if name == "organics-fp":
+        assert diagnostics["leading_eigenvalue"] < 0  # stable fixed points (Section 6.1)
+    if name == "organics-rnn":
+        assert diagnostics["euler_spectral_radius"] < 1.5 and diagnostics["max_abs_y"] > 0
+
+
+def test_bad_input_is_rejected():
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="name must be one of"):
+        build_classifier("transformer", input_size=1, n_classes=2, hidden=4, key=key)
+    with pytest.raises(ValueError, match="hidden must be an integer >= 1"):
+        build_classifier("lstm", input_size=1, n_classes=2, hidden=0, key=key)
+    with pytest.raises(ValueError, match="unknown option"):
+        build_classifier("mlp", input_size=1, n_classes=2, hidden=4, key=key, gate="sqrt")
+    with pytest.raises(ValueError, match="gate must be one of"):
+        build_classifier("organics-fp", input_size=1, n_classes=2, hidden=4, key=key, gate="cube")
+    with pytest.raises(ValueError, match="readout must be one of"):
+        build_classifier("organics-rnn", input_size=1, n_classes=2, hidden=4, key=key, readout="logit")
+    with pytest.raises(ValueError, match="variant must be one of"):
+        build_classifier("organics-rnn", input_size=1, n_classes=2, hidden=4, key=key, variant="spiking")
+    with pytest.raises(ValueError, match="model must be a classifier"):
+        stability_diagnostics(eqx.nn.Linear(2, 2, key=key), jnp.zeros((1, 2)))
