@@ -719,6 +719,9 @@ def _newton_batch(models, x, t, group_size):
     return _map_groups(_newton_one, models, (x, t), group_size)
 
 
+#: Factor by which a trial's step cap is refined before a limit cycle is confirmed (classify_batch, rule 3).
+CYCLE_REFINEMENT = 4
+
 #: Most Newton iterations of the fixed-point polish (quadratic convergence: 3-4 suffice from 1e-5).
 POLISH_ITERATIONS = 12
 
@@ -913,6 +916,14 @@ def classify_batch(
        amplitudes ``< amplitude_rtol``, the fitted amplitude drift across the chunk
        ``< drift_tol`` of the mean (not converging to a focus nor still growing), and the
        amplitude ``> min_amplitude * max(1, ||x||)`` (clearly above integration noise).
+       **Confirmed with a finer step cap**: the first chunk that passes these tests does not decide;
+       the trial's step cap is divided by ``CYCLE_REFINEMENT`` (from ``min(dtmax, min(tau))``) and
+       only a later chunk that passes them again makes it a limit cycle. An explicit Runge-Kutta
+       step near a weakly damped focus (``|Im lambda| h`` of order 1, ``Re lambda * tau ~ -1e-2``)
+       can amplify slightly instead of damping and sustain a steady numerical oscillation
+       (amplitude ~1e-4 at ``h = tau``, seen in scans at large Delta); with the finer cap it
+       decays and the trial goes on to its fixed point, whereas a real cycle does not depend on
+       the step.
     4. Otherwise integrate the next chunk; after ``max_chunks`` chunks the trial is
        *unresolved*.
 
@@ -974,8 +985,9 @@ def classify_batch(
     t0_c = _concrete_float("t0", t0)
 
     tau_max = np.asarray(eqx.filter_vmap(lambda m: jnp.max(m.time_constants()))(models), dtype=float)
+    tau_min = np.asarray(eqx.filter_vmap(lambda m: jnp.min(m.time_constants()))(models), dtype=float)
     if dtmax is None:
-        h_max = np.asarray(eqx.filter_vmap(lambda m: jnp.min(m.time_constants()))(models), dtype=float)
+        h_max = tau_min.copy()
     else:
         h_max = np.broadcast_to(np.asarray(dtmax, dtype=float), (batch,)).copy()
         if np.any(np.isnan(h_max)) or np.any(h_max <= 0):
@@ -1018,6 +1030,7 @@ def classify_batch(
     if keep_eigenvalues:
         spectrum["eigenvalues"] = np.full((batch, state_size), np.nan, dtype=complex)
     fresh = np.zeros(batch, dtype=bool)  # spectrum computed at the current final state
+    refined = np.zeros(batch, dtype=bool)  # step cap refined after a first passed cycle test
 
     def chunk_fn(m, xs, ts, lens, dtmaxs):
         return _chunk_batch(m, xs, ts, lens, dtmaxs, projection, cfg, group_size)
@@ -1091,9 +1104,13 @@ def classify_batch(
                 fresh[near] = stable if polish_distance is not None else True  # else measured at x*, not x
         outcome[active[fixed]] = STABLE_FIXED_POINT
 
-        # The first chunk holds the transient: a limit cycle is only accepted from the second on.
-        cycle = ~diverged & ~fixed & res["is_cycle"] & (n_chunks[active] >= 2)
-        outcome[active[cycle]] = LIMIT_CYCLE
+        # The first chunk holds the transient: a limit cycle is only accepted from the second on,
+        # and only once it has been seen again with the finer step cap (rule 3).
+        cycle = active[~diverged & ~fixed & res["is_cycle"] & (n_chunks[active] >= 2)]
+        outcome[cycle[refined[cycle]]] = LIMIT_CYCLE
+        unconfirmed = cycle[~refined[cycle]]
+        h_max[unconfirmed] = np.minimum(h_max[unconfirmed], tau_min[unconfirmed]) / CYCLE_REFINEMENT
+        refined[unconfirmed] = True
 
     outcome[outcome == _ACTIVE] = UNRESOLVED
     stale = np.flatnonzero(~fresh)
