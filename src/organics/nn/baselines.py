@@ -49,8 +49,9 @@ class RecurrentClassifier(eqx.Module):
         self.readout = eqx.nn.Linear(hidden, n_classes, key=k_out)
         self.kind = kind
 
-    def _zero_state(self, dtype) -> Array | tuple[Array, Array]:
-        h = jnp.zeros(self.cell.hidden_size, dtype=dtype)
+    def _zero_state(self) -> Array | tuple[Array, Array]:
+        """Zero initial state in the parameters' dtype (so float32 inputs work with float64 weights)."""
+        h = jnp.zeros(self.cell.hidden_size, dtype=self.cell.weight_hh.dtype)
         return (h, h) if self.kind == "lstm" else h
 
     def hidden_states(self, xs: Array) -> Array:
@@ -61,7 +62,7 @@ class RecurrentClassifier(eqx.Module):
             h = state[0] if self.kind == "lstm" else state
             return state, h
 
-        _, hs = jax.lax.scan(step, self._zero_state(xs.dtype), xs)
+        _, hs = jax.lax.scan(step, self._zero_state(), xs)
         return hs
 
     def __call__(self, xs: Array) -> Array:
@@ -70,7 +71,7 @@ class RecurrentClassifier(eqx.Module):
         def step(state, x):
             return self.cell(x, state), None
 
-        final, _ = jax.lax.scan(step, self._zero_state(xs.dtype), xs)
+        final, _ = jax.lax.scan(step, self._zero_state(), xs)
         h = final[0] if self.kind == "lstm" else final
         return self.readout(h)
 
