@@ -26,6 +26,7 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 from . import (  # noqa: E402
+    balanced,
     bifurcation,
     connectivity,
     fixed_points,
@@ -39,7 +40,23 @@ from . import (  # noqa: E402
     theory,
     two_dimensional,
 )
-from .bifurcation import Branch, Crossing, follow_fixed_point, locate_crossing  # noqa: E402
+from .balanced import (  # noqa: E402
+    AmplificationSplit,
+    BalancedAmplification,
+    balanced_amplification,
+    balanced_ei_matrix,
+    circular_law_amplification,
+    normal_counterpart,
+    simulated_noise_amplification,
+)
+from .bifurcation import (  # noqa: E402
+    Branch,
+    Crossing,
+    OscillationSweep,
+    follow_fixed_point,
+    locate_crossing,
+    sweep_oscillations,
+)
 from .connectivity import (  # noqa: E402
     ENSEMBLES,
     INPUT_KINDS,
@@ -154,6 +171,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "__version__",
     # modules
+    "balanced",
     "bifurcation",
     "connectivity",
     "fixed_points",
@@ -265,6 +283,16 @@ __all__ = [
     "locate_crossing",
     "Branch",
     "Crossing",
+    "OscillationSweep",
+    "sweep_oscillations",
+    # balanced E/I networks (Hennequin, Vogels & Gerstner 2012)
+    "AmplificationSplit",
+    "BalancedAmplification",
+    "balanced_amplification",
+    "balanced_ei_matrix",
+    "circular_law_amplification",
+    "normal_counterpart",
+    "simulated_noise_amplification",
     # non-normal amplification
     "schur_decomposition",
     "henrici_departure",

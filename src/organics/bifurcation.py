@@ -23,14 +23,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
 from .fixed_points import DEFAULT_TOLERANCE, newton_fixed_point
+from .simulate import simulate
 from .stability import jacobian
 
-__all__ = ["Branch", "Crossing", "follow_fixed_point", "locate_crossing", "leading_eigenvalue_of"]
+__all__ = [
+    "Branch",
+    "Crossing",
+    "OscillationSweep",
+    "follow_fixed_point",
+    "locate_crossing",
+    "leading_eigenvalue_of",
+    "sweep_oscillations",
+]
 
 
 @eqx.filter_jit
@@ -202,8 +212,7 @@ def locate_crossing(
         lo, x_lo, lam_lo = hi, x_hi, lam_hi
     elif np.sign(f_lo) == np.sign(f_hi):
         raise ValueError(
-            f"Re λ* does not change sign on [{lo:.12g}, {hi:.12g}]: "
-            f"Re λ*(lo) = {f_lo:.6g}, Re λ*(hi) = {f_hi:.6g}"
+            f"Re λ* does not change sign on [{lo:.12g}, {hi:.12g}]: Re λ*(lo) = {f_lo:.6g}, Re λ*(hi) = {f_hi:.6g}"
         )
     iterations = 0
     while hi - lo > tol * max(abs(lo), abs(hi), 1e-300) and iterations < max_iter:
@@ -231,4 +240,87 @@ def locate_crossing(
         hopf=bool(hopf),
         state=state,
         iterations=iterations,
+    )
+
+
+@dataclass(frozen=True)
+class OscillationSweep:
+    """Simulations of every parameter value of a sweep (NumPy arrays).
+
+    ``values`` ``(k,)`` parameters (SI units); ``ts`` ``(s,)`` save times (s); ``states``
+    ``(k, s, d)``; ``amplitude`` ``(k, d)`` peak-to-peak of each component over the last
+    ``window`` seconds (units of the state; NaN where the fixed point was not found or the
+    run failed); ``window`` (s); ``resolution``: ``rtol * max(1, max ||x*||)``, the size below
+    which an amplitude is integration error rather than dynamics (units of the state).
+    """
+
+    values: np.ndarray
+    ts: np.ndarray
+    states: np.ndarray
+    amplitude: np.ndarray
+    window: float
+    resolution: float
+
+
+def _stack(models: Sequence[Any]):
+    """One model whose array leaves carry a leading batch axis (other leaves from the first model)."""
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves) if eqx.is_array(leaves[0]) else leaves[0], *models)
+
+
+def sweep_oscillations(
+    build_model: Callable[[float], Any],
+    branch: Branch,
+    *,
+    duration: float,
+    window: float | None = None,
+    kick: float = 0.1,
+    n_save: int = 2001,
+    rtol: float = 1e-8,
+) -> OscillationSweep:
+    r"""Simulate every value of ``branch`` from ``x* + kick max(1, ||x*||) e_0`` for ``duration`` seconds.
+
+    ``x*`` is the branch's fixed point at that value (unconverged points get NaN amplitudes);
+    the kick perturbs the first state component. The models are simulated together
+    (:func:`organics.simulate.simulate`, vmapped; Tsit5 with relative tolerance ``rtol``, absolute
+    ``rtol/100``, step cap ``min(tau)``). ``amplitude`` is
+    ``max - min`` of each component over the last ``window`` seconds (default a quarter of
+    ``duration``): the limit-cycle amplitude when the fixed point is unstable and the cycle has
+    been reached, or what is left of the damped oscillation, ``~ exp(Re lambda* t)``, when it
+    is stable. Raises ``ValueError`` for ``duration <= 0``, ``window`` outside
+    ``(0, duration]``, ``kick <= 0``, ``rtol <= 0`` or ``n_save < 16``.
+    """
+    if not np.isfinite(duration) or duration <= 0:
+        raise ValueError(f"duration must be > 0 seconds; got {duration}")
+    window = 0.25 * duration if window is None else float(window)
+    if not 0 < window <= duration:
+        raise ValueError(f"window must be in (0, duration] = (0, {duration}] seconds; got {window}")
+    if not np.isfinite(kick) or kick <= 0:
+        raise ValueError(f"kick must be > 0 (relative size of the initial perturbation); got {kick}")
+    if not np.isfinite(rtol) or rtol <= 0:
+        raise ValueError(f"rtol must be > 0; got {rtol}")
+    if isinstance(n_save, bool) or not isinstance(n_save, (int, np.integer)) or n_save < 16:
+        raise ValueError(f"n_save must be an integer >= 16; got {n_save!r}")
+    models = [build_model(float(v)) for v in branch.values]
+    starts = np.where(np.isfinite(branch.states), branch.states, 0.0).copy()
+    starts[:, 0] += kick * np.maximum(1.0, np.linalg.norm(starts, axis=1))
+    dtmax = float(min(float(jnp.min(m.time_constants())) for m in models))
+    run = eqx.filter_vmap(
+        lambda m, x: simulate(m, x, duration, n_save=int(n_save), dtmax=dtmax, rtol=rtol, atol=rtol / 100),
+        in_axes=(eqx.if_array(0), 0),
+    )
+    trajectories = run(_stack(models), jnp.asarray(starts))
+    ts = np.asarray(trajectories.ts[0])
+    states = np.asarray(trajectories.states)
+    last = ts >= ts[-1] - window
+    amplitude = np.ptp(states[:, last, :], axis=1)
+    failed = ~branch.converged | (np.asarray(trajectories.status) != 0)
+    amplitude[failed] = np.nan
+    scale = float(np.nanmax(np.linalg.norm(np.where(branch.converged[:, None], branch.states, np.nan), axis=1)))
+    return OscillationSweep(
+        values=branch.values.copy(),
+        ts=ts,
+        states=states,
+        amplitude=amplitude,
+        window=window,
+        resolution=rtol * max(1.0, scale if np.isfinite(scale) else 1.0),
     )

@@ -3,7 +3,7 @@
 One module per group of commands; each registers its commands on the shared Typer ``app``.
 """
 
-from . import circuit, scan  # noqa: F401  (register the commands)
+from . import bifurcation, circuit, scan, train  # noqa: F401  (register the commands)
 from .common import app
 
 __all__ = ["app"]
