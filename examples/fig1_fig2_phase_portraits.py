@@ -39,8 +39,10 @@ FIGURES = [
 
 
 def make_figure(z: float, title: str, *, quick: bool):
-    settings = dict(grid=16, nullcline_grid=100, n_trajectories=2, density=0.5) if quick else dict(
-        grid=40, nullcline_grid=300, n_trajectories=6, density=1.1
+    settings = (
+        dict(grid=16, nullcline_grid=100, n_trajectories=2, density=0.5)
+        if quick
+        else dict(grid=40, nullcline_grid=300, n_trajectories=6, density=1.1)
     )
     fig, axes = plt.subplots(2, 3, figsize=(16, 10), layout="constrained")
     handles = {}
@@ -50,8 +52,12 @@ def make_figure(z: float, title: str, *, quick: bool):
             model = ORGaNICs(z=[z], W_r=[[w_r]], W=[[W]], b0=b0, sigma=sigma, variant=variant, **COMMON)
             letter = "abcdef"[3 * row + col]
             phase_portrait(
-                model, ax, legend=False, seed=col,
-                title=f"({letter}) {variant}: $w_r$ = {w_r:g}, $b_0$ = {b0:g}, $\\sigma$ = {sigma:g}", **settings,
+                model,
+                ax,
+                legend=False,
+                seed=col,
+                title=f"({letter}) {variant}: $w_r$ = {w_r:g}, $b_0$ = {b0:g}, $\\sigma$ = {sigma:g}",
+                **settings,
             )
             for h in ax.portrait_legend_handles:
                 handles.setdefault(h.get_label(), h)

@@ -30,8 +30,10 @@ TIME_CONSTANTS_MS = [(2.0, 2.0), (10.0, 2.0), (2.0, 10.0)]  # (tau_a, tau_y)
 
 
 def make_figure(*, quick: bool):
-    settings = dict(grid=16, nullcline_grid=100, n_trajectories=2, density=0.5) if quick else dict(
-        grid=40, nullcline_grid=300, n_trajectories=5, density=1.1
+    settings = (
+        dict(grid=16, nullcline_grid=100, n_trajectories=2, density=0.5)
+        if quick
+        else dict(grid=40, nullcline_grid=300, n_trajectories=5, density=1.1)
     )
     fig, axes = plt.subplots(1, 3, figsize=(16, 5.6), layout="constrained")
     handles = {}
@@ -41,20 +43,33 @@ def make_figure(*, quick: bool):
         lam = fps[0].eigenvalues[0] if fps else complex("nan")
         ax = axes[k]
         phase_portrait(
-            model, ax, legend=False, fixed_points=fps, xlim=(-1.25, 1.25), ylim=(-0.02, 0.5), seed=0,
+            model,
+            ax,
+            legend=False,
+            fixed_points=fps,
+            xlim=(-1.25, 1.25),
+            ylim=(-0.02, 0.5),
+            seed=0,
             # the same starts in every panel, integrated long enough for the slowest pair
-            trajectories=[(-1.0, 0.45), (0.3, 0.02), (1.2, 0.4), (-0.5, 0.1), (0.6, 0.45)][: settings["n_trajectories"]],
+            trajectories=[(-1.0, 0.45), (0.3, 0.02), (1.2, 0.4), (-0.5, 0.1), (0.6, 0.45)][
+                : settings["n_trajectories"]
+            ],
             t1=0.15,
             title=f"({'abc'[k]}) $\\tau_a$ = {tau_a:g} ms, $\\tau_y$ = {tau_y:g} ms\n"
-                  f"$\\lambda$ = {lam.real:.0f} ± {abs(lam.imag):.0f}i 1/s",
-            grid=settings["grid"], nullcline_grid=settings["nullcline_grid"], density=settings["density"],
+            f"$\\lambda$ = {lam.real:.0f} ± {abs(lam.imag):.0f}i 1/s",
+            grid=settings["grid"],
+            nullcline_grid=settings["nullcline_grid"],
+            density=settings["density"],
         )
         for h in ax.portrait_legend_handles:
             handles.setdefault(h.get_label(), h)
         if k > 0:
             ax.set_ylabel("$a$")
-    fig.suptitle("Fig. 3: rectified two-dimensional ORGaNICs for different time constants "
-                 "($w_r$ = 1, $b_0$ = 0.5, b = 0.5, σ = 0.1, w = 1, z = 1)", fontsize="x-large")
+    fig.suptitle(
+        "Fig. 3: rectified two-dimensional ORGaNICs for different time constants "
+        "($w_r$ = 1, $b_0$ = 0.5, b = 0.5, σ = 0.1, w = 1, z = 1)",
+        fontsize="x-large",
+    )
     fig.legend(handles=list(handles.values()), loc="outside lower center", ncol=len(handles), fontsize="medium")
     return fig
 

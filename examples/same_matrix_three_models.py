@@ -89,7 +89,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     radius, z, results = run(n=20 if args.quick else 50)
     fig = make_figure(radius, z, results)
-    written = save_figure(fig, Path(args.out) / "same_matrix_three_models", ("png", "pdf"), dpi=72 if args.quick else 150)
+    written = save_figure(
+        fig, Path(args.out) / "same_matrix_three_models", ("png", "pdf"), dpi=72 if args.quick else 150
+    )
     for name, (_, _, outcome) in results.items():
         print(f"{name}: {outcome.name}")
     for path in written:

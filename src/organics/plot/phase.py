@@ -45,6 +45,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import LogLocator
 
 from ..scan import analysis
+from ..scan.store import scalar_records
 from .portraits import save_figure
 
 __all__ = [
@@ -157,8 +158,11 @@ def _grid(ds: xr.Dataset) -> _Grid:
 
 
 def _prepare(ds: xr.Dataset) -> xr.Dataset:
-    """One sweep combination, sorted by delta and input norm."""
-    return analysis.squeeze_sweep(ds).sortby(["delta", "input_norm"])
+    """One sweep combination of the per-trial records, in memory, sorted by delta and input norm.
+
+    Accepts the lazily loaded dataset of ``open_scan``/``run_scan`` (per-neuron and per-mode
+    records are dropped before loading)."""
+    return scalar_records(analysis.squeeze_sweep(ds)).sortby(["delta", "input_norm"])
 
 
 # ------------------------------------------------------------------------- drawing helpers
@@ -262,10 +266,10 @@ def _plot_breakdown(ax: Axes, ds: xr.Dataset) -> list[Artist]:
     return ax.plot(z_c.values[ok], delta[ok], label=label, **_BREAKDOWN_STYLE)
 
 
-def _legend_below(fig: Figure, handles: list[Artist]) -> None:
+def _legend_below(fig: Figure, handles: list[Artist], max_columns: int = 3) -> None:
     """One figure legend under the axes (outside the data), if there is anything to show."""
     if handles:
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3))
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), max_columns))
 
 
 def _single_map(
@@ -396,7 +400,7 @@ def plot_normalization_maps(ds: xr.Dataset) -> Figure:
 
     overlays = [_plot_breakdown(ax, ds) + _plot_analytic(ax, ds) for ax in (top, bottom)]
     undefined = {f"{_NO_FIXED_POINT} (bottom: ≤ 99 % stable)": cv.isnull()}
-    _legend_below(fig, overlays[0] + _key_handles(ds, undefined))  # same overlays on both
+    _legend_below(fig, overlays[0] + _key_handles(ds, undefined), max_columns=2)  # same overlays on both
     return fig
 
 
