@@ -12,7 +12,7 @@ import organics  # noqa: F401  (enables float64)
 from organics.fixed_points import algorithm1
 from organics.models import ORGaNICs
 from organics.nn.layers import ORGaNICsCell, ORGaNICsFixedPoint, ORGaNICsRNN
-from organics.nn.models import MODELS, SEQUENCE_MODELS, build_classifier, stability_diagnostics
+from organics.nn.models import MODELS, RNN_W_R_NOISE, SEQUENCE_MODELS, build_classifier, stability_diagnostics
 
 M, N = 4, 6
 
@@ -89,6 +89,24 @@ def test_implicit_gradient_equals_unrolled_gradient():
         assert float(jnp.max(jnp.abs(g_i - g_u))) <= 1e-6 * scale
 
 
+def test_identity_recurrence_start_is_exact_and_W_init_scales_the_pool():
+    # W_r = I: y* = b z / sqrt(a*), a* = b0**2 sigma**2 + W (b z)**2 (closed form), so Algorithm 1's start
+    # (lines 3-4) is already the fixed point and the implicit loop does no update
+    layer = ORGaNICsFixedPoint(M, N, key=jax.random.key(11), W_init=0.25, tol=1e-12)
+    solutions, _ = solve_batch(layer, INPUTS)
+    assert bool(jnp.all(solutions.converged)) and int(jnp.max(solutions.iterations)) == 0
+    np.testing.assert_allclose(np.asarray(layer.W), 0.25)
+    for i, x in enumerate(INPUTS):
+        z, b = (np.asarray(v) for v in layer.drive(x))
+        a = np.asarray(layer.b0 * layer.sigma) ** 2 + 0.25 * np.sum((b * z) ** 2)
+        np.testing.assert_allclose(solutions.a[i], a, rtol=1e-13)
+        np.testing.assert_allclose(solutions.y[i], b * z / np.sqrt(a), rtol=1e-13)
+    classifier = build_classifier("organics-fp", input_size=M, n_classes=3, hidden=N, key=jax.random.key(3))
+    np.testing.assert_allclose(np.asarray(classifier.layers[0].W), 1.0 / N)
+    with pytest.raises(ValueError, match="W_init"):
+        ORGaNICsFixedPoint(M, N, key=jax.random.key(0), W_init=0.0)
+
+
 def test_gradients_finite_at_rectification_kinks():
     # x = 0: z = 0, so y* = 0 exactly (the kink of [y]+**2) in the static layer
     classifier = build_classifier("organics-fp", input_size=M, n_classes=3, hidden=N, key=jax.random.key(3), depth=2)
@@ -157,6 +175,37 @@ def test_time_constants_are_bounded_and_validated():
     for bad in [(0.05, 0.01, 0.1), (0.05, 0.0, 0.1, 0.1), (1.5, 0.01, 0.1, 0.1)]:
         with pytest.raises(ValueError, match="dt_tau_max"):
             ORGaNICsCell(1, 4, key=jax.random.key(6), dt_tau_max=bad)
+
+
+def test_time_constant_spread_is_seeded_and_bounded():
+    key = jax.random.key(11)
+    plain = ORGaNICsCell(1, 50, key=key, p_init=(1.0, -1.0, 0.0, 2.0))
+    np.testing.assert_array_equal(np.asarray(plain.p), np.repeat([[1.0], [-1.0], [0.0], [2.0]], 50, axis=1))
+    spread = ORGaNICsCell(1, 50, key=key, p_init=(1.0, -1.0, 0.0, 2.0), p_spread=3.0)
+    offsets = np.asarray(spread.p) - np.asarray(plain.p)
+    assert np.all(np.abs(offsets) <= 3.0) and np.ptp(offsets, axis=1).min() > 3.0  # 50 draws cover U(-3, 3)
+    np.testing.assert_array_equal(np.asarray(spread.W_zx), np.asarray(plain.W_zx))  # other draws unchanged
+    again = ORGaNICsCell(1, 50, key=key, p_init=(1.0, -1.0, 0.0, 2.0), p_spread=3.0)
+    np.testing.assert_array_equal(np.asarray(again.p), np.asarray(spread.p))
+    with pytest.raises(ValueError, match="p_spread"):
+        ORGaNICsCell(1, 4, key=key, p_spread=-1.0)
+
+
+def test_recurrent_noise_perturbs_the_identity_only():
+    key, n = jax.random.key(12), 200
+    plain = ORGaNICsCell(1, n, key=key)
+    np.testing.assert_array_equal(np.asarray(plain.W_r), np.eye(n))  # Table 7
+    noisy = ORGaNICsCell(1, n, key=key, W_r_noise=0.5)
+    deviation = np.asarray(noisy.W_r) - np.eye(n)
+    assert abs(deviation.mean()) < 3 * 0.5 / n  # N(0, 0.25/n) entries: mean 0 within 3 standard errors
+    np.testing.assert_allclose(deviation.std() * np.sqrt(n), 0.5, rtol=0.02)
+    np.testing.assert_array_equal(np.asarray(noisy.W_bx), np.asarray(plain.W_bx))
+    np.testing.assert_array_equal(np.asarray(noisy.p), np.asarray(plain.p))
+    with pytest.raises(ValueError, match="W_r_noise"):
+        ORGaNICsCell(1, 4, key=key, W_r_noise=-0.1)
+    model = build_classifier("organics-rnn", input_size=1, n_classes=2, hidden=n, key=key)
+    default = np.asarray(model.rnn.cell.W_r) - np.eye(n)
+    np.testing.assert_allclose(default.std() * np.sqrt(n), RNN_W_R_NOISE, rtol=0.02)
 
 
 def test_rnn_stays_bounded_with_expansive_recurrence():

