@@ -38,7 +38,8 @@ def main(
 
 
 def fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    """Print one error line (never wrapped, so logs and tests see it whole) and exit with status 2."""
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
