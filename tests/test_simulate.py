@@ -338,3 +338,21 @@ def test_polish_accepts_the_same_fixed_points_sooner_and_never_an_unstable_one()
     v_star = np.array([1.0, 1.0]) / (1.0 - np.diag(M))
     c = classify_trajectory(model, v_star + np.array([1e-6, 0.0]), max_chunks=3, polish_distance=1e-3)
     assert int(c.outcome) == UNRESOLVED
+
+
+def test_numerical_oscillation_at_a_weakly_damped_focus_is_not_a_limit_cycle():
+    """Delta = 2.5, |z| = 0.01: a stable focus (Re lambda* tau = -0.0088, |Im lambda* tau| = 1.8) that Tsit5 at the
+    default step cap h = tau keeps oscillating (amplitude ~1e-4, passing the cycle test); the confirmation with a
+    4x finer cap lets it decay to the fixed point."""
+    from organics.connectivity import input_drive, recurrent_matrix
+
+    model = ORGaNICs(
+        z=input_drive(100, "delocalized", 0.01),
+        W_r=recurrent_matrix(2, 100, ensemble="goe_symmetric", delta=2.5),
+        sigma=0.1,
+    )
+    verdict = classify_trajectory(
+        model, np.zeros(200), max_chunks=25, rtol=1e-6, atol=1e-8, n_samples=500, polish_distance=1e-4
+    )
+    assert int(verdict.outcome) == STABLE_FIXED_POINT
+    assert -0.01 < float(verdict.leading_real_tau) < 0 and int(verdict.n_chunks) > 2
