@@ -506,6 +506,7 @@ def plot_scan(
     }
     out = Path(out_dir)
     paths: list[Path] = []
+    ds = scalar_records(ds)  # load a lazily opened store once, not once per figure
     for labels, sub in analysis.iter_sweep(ds):
         suffix = _file_suffix(labels)
         for name, plot in figures.items():
