@@ -194,3 +194,28 @@ def test_plot_scan_writes_every_figure_of_every_sweep_combination(tmp_path):
     stems = [f"{name}_mu={mu}" for name in FIGURE_NAMES for mu in ("-0.5", "0.5")]
     _check_files(paths, stems)
     assert all(p.parent == tmp_path / "out" for p in paths)
+
+
+def test_rate_model_maps_are_titled_by_model_without_organics_overlays(tmp_path):
+    """No Delta_c(|z|) on a rate model's map (even if a value is stored) and no normalization maps."""
+    scans = [synthetic_scan(6, 5, 4, seed=seed) for seed in (0, 1)]
+    models = np.array(["main", "linear"], dtype=object)
+    ds = xr.concat(scans, dim="model").assign_coords(model=models)
+    analytic = r"analytic $\Delta_c(|z|)$"
+    for model, overlay in (("main", True), ("linear", False)):
+        fig = phase.plot_phase_map(ds.sel(model=model))
+        labels = [t.get_text() for t in fig.legends[0].get_texts()]
+        assert (analytic in labels) is overlay
+        assert f"model = {model}" in data_axes(fig)[0].get_title()
+        plt.close(fig)
+    with pytest.raises(ValueError, match="ORGaNICs models only; got model 'linear'"):
+        phase.plot_normalization_maps(ds.sel(model="linear"))
+    paths = phase.plot_scan(ds, tmp_path, formats=("png",))
+    expected = {f"{name}_model={m}.png" for name in FIGURE_NAMES for m in models}
+    assert {p.name for p in paths} == expected - {"normalization_maps_model=linear.png"}
+    # A scan of one rate model (no model coordinate) is labelled from its stored spec.
+    single = synthetic_scan().assign_attrs(organics_scan='{"model": "rate_tanh"}')
+    fig = phase.plot_gap_map(single)
+    assert "model = rate_tanh" in data_axes(fig)[0].get_title()
+    assert not [line for line in data_axes(fig)[0].get_lines() if line.get_linestyle() == "--"]
+    plt.close(fig)

@@ -8,20 +8,26 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 import xarray as xr
+import zarr
 
 import organics  # noqa: F401  (float64)
-from organics.scan.engine import Block, run_block
+from organics.connectivity import input_drive, recurrent_matrix
+from organics.fixed_points import first_order_fixed_point
+from organics.models import ORGaNICs
+from organics.scan.engine import Block, run_block, trial_keys
 from organics.scan.executors import DaskExecutor, dask_client
 from organics.scan.presets import PRESETS
 from organics.scan.runner import run_scan
-from organics.scan.spec import ScanSpec, SpecError, dump_config, load_config
+from organics.scan.spec import MODELS, RATE_MODELS, ScanSpec, SpecError, dump_config, load_config
 from organics.scan.store import StoreError, open_scan, open_store
-from organics.simulate import DIVERGING, STABLE_FIXED_POINT
+from organics.simulate import DEFAULT_BOUND, DIVERGING, STABLE_FIXED_POINT
 from organics.theory import critical_delta
 
 #: A small scan that still shows stable, critically slowed and diverging cells.
@@ -206,6 +212,15 @@ def test_store_resumes_refuses_other_configs_and_never_touches_other_data(refere
     replaced = run_scan(other, path, overwrite=True)
     assert replaced.sizes["trial"] == 2
 
+    # a store of the same configuration written by a version with fewer records is refused, then replaced
+    older = tmp_path / "older.zarr"
+    open_store(older, SMALL)
+    zarr.open_group(str(older), mode="r+").__delitem__("spectral_abscissa")
+    with pytest.raises(StoreError, match="records lack spectral_abscissa; pass --overwrite"):
+        run_scan(SMALL, older)
+    open_store(older, SMALL, overwrite=True)
+    assert "spectral_abscissa" in open_scan(older).data_vars
+
     foreign = tmp_path / "notes"
     foreign.mkdir()
     (foreign / "keep.txt").write_text("precious")
@@ -289,3 +304,162 @@ def test_store_template_carries_the_analytic_boundary_for_every_mu():
         expected = critical_delta(spec.input_norms, mu=mu, input_type="localized")
         np.testing.assert_allclose(ds["critical_delta"].sel(mu=mu).values, expected, rtol=1e-12)
     assert int(ds["outcome"].min()) == -1 and not bool(ds["done"].any())
+
+
+# ----------------------------------------------------------------------------------------- rate models
+#: ORGaNICs and two rate models on the same draws. Three Delta x one |z| x three trials = 9 trials
+#: per model, the block size of SMALL, so the ORGaNICs functions compiled for SMALL are reused.
+THREE_MODELS = SMALL.replace(
+    model=["main", "linear", "rate_tanh"], delta_min=0.2, delta_max=0.8, delta_num=3, input_min=1.0, input_max=1.0,
+    input_num=1,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def three_models(tmp_path_factory) -> tuple[Path, xr.Dataset]:
+    path = tmp_path_factory.mktemp("scan") / "three_models.zarr"
+    return path, run_scan(THREE_MODELS, path).load()
+
+
+def trial_draws(spec: ScanSpec, i: int, j: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``W_r``, ``z`` and the main circuit's first-order start of trial (i, j, k), drawn independently of
+    the engine from its documented keys (split into matrix, input and start keys)."""
+    key = trial_keys(spec.seed, np.array([i]), np.array([j]), np.array([k]))[0]
+    return tuple(np.asarray(a) for a in _draws(key, spec.deltas[i], spec.input_norms[j], spec))
+
+
+@partial(jax.jit, static_argnums=3)
+def _draws(key, delta, input_norm, spec: ScanSpec):
+    k_matrix, _, _ = jax.random.split(key, 3)
+    W_r = recurrent_matrix(k_matrix, spec.n, ensemble=spec.ensemble, delta=delta, mu=0.0)
+    z = input_drive(spec.n, spec.input_type, input_norm)
+    circuit = ORGaNICs(z=z, W_r=W_r, sigma=spec.sigma, b=spec.b1, b0=spec.b0, tau_y=spec.tau_y, tau_a=spec.tau_a)
+    return W_r, z, first_order_fixed_point(circuit).state
+
+
+def linear_exit_time(W_r: np.ndarray, h: np.ndarray, v0: np.ndarray, tau: float, t_max: float) -> float:
+    """First time max_i |v_i(t)| exceeds DEFAULT_BOUND for tau dv/dt = -v + h + W_r v (symmetric W_r).
+
+    Eigenmode solution (lecture notes on linear recurrent networks): with W_r = Q diag(lambda) Q^T,
+    c_i(t) = h.e_i / (1 - lambda_i) (1 - exp(-t (1 - lambda_i)/tau)) + c_i(0) exp(-t (1 - lambda_i)/tau).
+    """
+    lam, Q = np.linalg.eigh(W_r)
+    steady, start = Q.T @ h / (1 - lam), Q.T @ v0
+
+    def size(t: float) -> float:
+        decay = np.exp(-t * (1 - lam) / tau)
+        return np.max(np.abs(Q @ (steady * (1 - decay) + start * decay)))
+
+    ts = np.linspace(0.0, t_max, 20001)
+    decay = np.exp(-np.outer(ts, 1 - lam) / tau)
+    sizes = np.max(np.abs((steady * (1 - decay) + start * decay) @ Q.T), axis=1)
+    first = int(np.argmax(sizes > DEFAULT_BOUND))
+    assert first > 0 and sizes[first] > DEFAULT_BOUND
+    lo, hi = ts[first - 1], ts[first]
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if size(mid) > DEFAULT_BOUND else (mid, hi)
+    return hi
+
+
+def test_spec_accepts_every_model_and_names_them_all_when_refusing():
+    assert MODELS == ("main", "rectified", "rectified_recurrence", *RATE_MODELS)
+    assert RATE_MODELS == ("linear", "rate_relu", "rate_relu_power", "rate_sigmoid", "rate_tanh")
+    assert ScanSpec(model=list(MODELS)).sweep == {"model": MODELS}
+    for bad in ("rate-tanh", "tanh", ["main", "relu"]):
+        with pytest.raises(SpecError) as error:
+            ScanSpec(model=bad)
+        message = str(error.value)
+        assert message.startswith("model must be one of")
+        assert all(repr(name) in message for name in MODELS)
+    spec = load_config(Path(__file__).resolve().parents[1] / "examples" / "scan_three_models.toml")
+    assert spec.sweep == {"model": ("main", "linear", "rate_tanh")}
+
+
+def test_a_model_sweep_with_rate_models_is_one_dataset_with_the_same_variables(reference, three_models):
+    _, ds = three_models
+    assert set(ds.data_vars) == set(reference.data_vars)
+    for name in reference.data_vars:
+        assert ds[name].dims == ("model", *reference[name].dims), name
+        assert ds[name].dtype == reference[name].dtype, name
+    assert (ds.sizes["neuron"], ds.sizes["mode"]) == (reference.sizes["neuron"], reference.sizes["mode"])
+    assert bool(ds["done"].all())
+    n = THREE_MODELS.n
+    for model in ("linear", "rate_tanh"):
+        rate = ds.sel(model=model)
+        # ORGaNICs-only records are NaN; a rate model has n states and n eigenvalues.
+        for name in ("normalization_error", "first_order_error", "normalization_y", "first_order_a", "fixed_point_a"):
+            assert rate[name].isnull().all(), name
+        assert rate["eigenvalues"].isel(mode=slice(n, None)).isnull().all()
+        assert rate["critical_delta"].isnull().all()
+    assert ds["critical_delta"].sel(model="main").notnull().all()
+    # Common random numbers: every model saw the same matrices.
+    for name in ("spectral_radius", "spectral_abscissa"):
+        values = ds[name].values
+        np.testing.assert_array_equal(values, np.broadcast_to(values[:1], values.shape))
+
+
+def test_linear_network_diverges_exactly_as_its_eigenmodes_say_and_organics_settles(three_models):
+    _, ds = three_models
+    spec, tau = THREE_MODELS, THREE_MODELS.tau_y
+    linear, main = ds.sel(model="linear"), ds.sel(model="main")
+    for i, j, k in np.ndindex(spec.delta_num, spec.input_num, spec.trials):
+        W_r, z, start = trial_draws(spec, i, j, k)
+        abscissa = np.linalg.eigvalsh(W_r).max()
+        assert linear["spectral_abscissa"].values[i, j, k] == pytest.approx(abscissa, rel=1e-12)
+        assert linear["spectral_radius"].values[i, j, k] == pytest.approx(np.abs(np.linalg.eigvalsh(W_r)).max())
+        # tau dv/dt = -v + z + W_r v is stable iff max eig(W_r) < 1: here W_r = I + M has eigenvalues above 1.
+        assert abscissa > 1 and linear["outcome"].values[i, j, k] == DIVERGING
+        # It leaves the bound when the eigenmode solution does, to within one step (<= tau) of the solver.
+        t_div = float(linear["divergence_time"].values[i, j, k])
+        t_exit = linear_exit_time(W_r, spec.b1 * z, start[: spec.n], tau, t_div + 2 * tau)
+        assert t_exit - 1e-6 * tau <= t_div <= t_exit + tau, (t_exit, t_div)
+    # The same matrices, spectral radius well above 1 at Delta = 0.8: ORGaNICs settles.
+    strongest = main.isel(delta=-1)
+    assert np.all(strongest["spectral_radius"].values > 1.4)
+    assert np.all(strongest["outcome"].values == STABLE_FIXED_POINT)
+
+
+def test_tanh_rate_network_stays_bounded_and_settles_on_its_fixed_point(three_models):
+    _, ds = three_models
+    spec = THREE_MODELS
+    tanh = ds.sel(model="rate_tanh")
+    outcome = tanh["outcome"].values
+    assert not np.any(outcome == DIVERGING)  # |F| <= 1 bounds every rate
+    assert np.sum(outcome == STABLE_FIXED_POINT) >= 6
+    for i, j, k in zip(*np.nonzero(outcome == STABLE_FIXED_POINT)):
+        W_r, z, _ = trial_draws(spec, i, j, k)
+        v = tanh["fixed_point_y"].values[i, j, k].astype(float)
+        assert np.max(np.abs(v)) < 1
+        np.testing.assert_allclose(v, np.tanh(spec.b1 * z + W_r @ v), atol=2e-6)  # v* = F(h + W_r v*)
+        eigs = tanh["eigenvalues"].values[i, j, k, : spec.n]
+        jacobian = (-np.eye(spec.n) + (1 - v[:, None] ** 2) * W_r) / spec.tau_y  # F' = 1 - tanh^2 = 1 - v*^2
+        expected = np.linalg.eigvals(jacobian)
+        assert eigs.real.max() == pytest.approx(expected.real.max(), rel=1e-4)
+        assert tanh["leading_real_tau"].values[i, j, k] == pytest.approx(expected.real.max() * spec.tau_y, rel=1e-4)
+        assert tanh["y_sum"].values[i, j, k] == pytest.approx(v.sum(), rel=1e-5)
+
+
+def test_summary_and_plot_of_a_mixed_dataset(three_models, tmp_path):
+    import io
+
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    from organics.cli import app
+    from organics.scan.report import print_summary
+
+    path, ds = three_models
+    text = io.StringIO()
+    print_summary(Console(file=text, width=200), ds)
+    output = text.getvalue()
+    for model in THREE_MODELS.model:
+        assert f"Outcomes per recurrent strength (model={model})" in output
+    assert output.count("Critical recurrent strength") == 1  # the ORGaNICs theory table: main only
+    result = CliRunner().invoke(app, ["plot", str(path), "--out", str(tmp_path / "figures"), "--formats", "png"])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in (tmp_path / "figures").iterdir())
+    figures = ("phase_map", "gap_map", "outcome_percentages", "frequency_map", "quality_factor_map")
+    expected = [f"{f}_model={m}.png" for m in THREE_MODELS.model for f in figures]
+    expected.append("normalization_maps_model=main.png")  # normalization is an ORGaNICs notion
+    assert written == sorted(expected)

@@ -284,3 +284,30 @@ def test_summary_rows_per_sweep_combination_and_delta():
     assert rows[2]["mu"] == 1.0 and rows[2].keys() == first.keys()
     for same_delta, row in ((rows[2], first), (rows[3], second)):  # mu = 1 repeats mu = 0
         np.testing.assert_array_equal(list(same_delta.values())[1:], list(row.values())[1:])
+
+
+# ------------------------------------------------------------------ rate models
+def test_rate_models_are_recognised_from_the_coordinate_or_the_stored_spec():
+    import json
+
+    base = phase_rows_dataset()
+    models = np.array(["main", "linear", "rate_tanh"], dtype=object)  # as read back from a Zarr store
+    ds = with_sweep([base, base, base], "model", list(models)).assign_coords(model=models)
+    np.testing.assert_array_equal(an.is_rate_model(ds).values, [False, True, True])
+    labels = [labels for labels, _ in an.iter_sweep(ds)]
+    assert labels == [{"model": "main"}, {"model": "linear"}, {"model": "rate_tanh"}]
+    assert all(type(label["model"]) is str for label in labels)
+    assert not bool(an.is_rate_model(base)) and an.display_labels(base) == {}  # no spec: ORGaNICs "main"
+    single = base.assign_attrs(organics_scan=json.dumps({"model": "linear"}))
+    assert bool(an.is_rate_model(single)) and an.display_labels(single) == {"model": "linear"}
+    assert an.display_labels(ds.isel(model=2)) == {"model": "rate_tanh"}
+
+
+def test_normalization_statistics_are_undefined_for_rate_models():
+    base = breakdown_dataset("delocalized")
+    ds = with_sweep([base, base], "model", ["main", "rate_tanh"])
+    stats = an.normalization_statistics(ds)
+    xr.testing.assert_identical(stats.sel(model="main", drop=True), an.normalization_statistics(base))
+    assert stats.sel(model="rate_tanh").to_array().isnull().all()
+    z_c = an.normalization_breakdown(ds)
+    assert np.isfinite(z_c.sel(model="main").values).any() and z_c.sel(model="rate_tanh").isnull().all()

@@ -24,7 +24,11 @@ def scan_command(
     sparsity: Annotated[Optional[float], typer.Option(help="Expected nonzeros per row of M (0 < s <= N).")] = None,
     input_type: Annotated[Optional[str], typer.Option(help="localized, delocalized, random or gaussian.")] = None,
     model: Annotated[
-        Optional[str], typer.Option(help="main, rectified, rectified_recurrence, or a comma list.")
+        Optional[str],
+        typer.Option(
+            help="ORGaNICs main, rectified or rectified_recurrence; rate networks with the same W_r and drive: "
+            "linear, rate_relu, rate_relu_power, rate_sigmoid or rate_tanh; or a comma list."
+        ),
     ] = None,
     mu: Annotated[Optional[str], typer.Option(help="Mean of M (value or comma list).")] = None,
     sigma: Annotated[Optional[str], typer.Option(help="Semi-saturation sigma > 0 (value or comma list).")] = None,
@@ -61,10 +65,11 @@ def scan_command(
     """Stability phase diagram over random connectivity: Delta x |z| x trials, written to a Zarr store.
 
     Each trial draws W_r = I + M (seeded by the seed and the cell and trial indices only), starts
-    the ORGaNICs circuit from the chosen initial state and classifies its dynamics (stable fixed
-    point, limit cycle, diverging, unresolved); at stable fixed points it records the Jacobian
-    spectrum, lambda* tau, relaxation time, frequencies and the normalization error. Killing the
-    scan and rerunning the same command resumes it. Options override the preset or config file.
+    the ORGaNICs circuit (or a rate network with the same W_r and drive, see --model) from the
+    chosen initial state and classifies its dynamics (stable fixed point, limit cycle, diverging,
+    unresolved); at stable fixed points it records the Jacobian spectrum, lambda* tau, relaxation
+    time, frequencies and the normalization error. Killing the scan and rerunning the same
+    command resumes it. Options override the preset or config file.
     """
     from ..scan import presets
     from ..scan.executors import CLUSTERS, DaskExecutor, dask_client

@@ -12,6 +12,14 @@ white and hatched, never coloured as an outcome; computed cells where a quantity
 slowed cell per input, white circles) and the measured loss of normalization
 :math:`z_c(\Delta)` (red crosses).
 
+Rate models (``model`` = ``"linear"``, ``"rate_relu"``, ...; :mod:`organics.scan.spec`) get the
+same maps, titled by their model, without the ORGaNICs overlays: no analytic
+:math:`\Delta_c(|z|)` (an ORGaNICs formula) and no normalization maps. Nor is the linear
+network's exact boundary ``max Re eig(W_r) = 1`` drawn: in the bulk ensembles (``goe``,
+``goe_symmetric``, ``ginibre``, ``dale``) it is crossed as soon as ``Delta > 0``
+(:mod:`organics.scan.spec`), so the linear network's stable region is the axis ``Delta = 0``, off
+the map; per trial it is the stored ``spectral_abscissa``.
+
 :func:`plot_scan` writes every figure for every sweep combination and returns the paths.
 """
 
@@ -182,7 +190,7 @@ def _title(ds: xr.Dataset, what: str) -> str:
     parts = [f"{ds.attrs['input_type']} input"] if "input_type" in ds.attrs else []
     if "n" in ds.attrs:
         parts.append(f"N = {ds.attrs['n']}")
-    labels = {_SYMBOLS.get(str(k), k): v for k, v in analysis.combination_labels(ds).items()}
+    labels = {_SYMBOLS.get(str(k), k): v for k, v in analysis.display_labels(ds).items()}
     parts.append(analysis.format_combination(labels, sep=", ").replace("=", " = "))
     context = ", ".join(p for p in parts if p)
     return f"{what}\n{context}" if context else what
@@ -234,8 +242,8 @@ def _key_handles(ds: xr.Dataset, undefined: Mapping[str, xr.DataArray] | None = 
 
 
 def _plot_analytic(ax: Axes, ds: xr.Dataset) -> list[Artist]:
-    """Dashed red analytic Delta_c(|z|) where finite and positive."""
-    if "critical_delta" not in ds:
+    """Dashed red analytic Delta_c(|z|) where finite and positive (never on a rate model's map)."""
+    if "critical_delta" not in ds or bool(analysis.is_rate_model(ds)):
         return []
     z = ds["input_norm"].values
     dc = ds["critical_delta"].values
@@ -381,9 +389,12 @@ def plot_normalization_maps(ds: xr.Dataset) -> Figure:
     ``y_first`` (delocalized) or ``y_sum`` (other inputs) over circuits, clipped to [0, 1], in
     cells where more than 99% of the trials are stable fixed points (grey elsewhere). Both
     panels show the measured loss of normalization z_c(Delta) (red crosses) and the analytic
-    Delta_c(|z|).
+    Delta_c(|z|). ORGaNICs only: a rate model's dataset is refused with a ``ValueError``.
     """
     ds = _prepare(ds)
+    if bool(analysis.is_rate_model(ds)):
+        model = analysis.model_name(ds).item()
+        raise ValueError(f"normalization maps are defined for ORGaNICs models only; got model {model!r}")
     grid = _grid(ds)
     error = analysis.mean_normalization_error(ds)
     stats = analysis.normalization_statistics(ds)
@@ -494,7 +505,8 @@ def plot_scan(
 
     Files are ``<figure><combination>.<format>`` with figure in ``phase_map``, ``gap_map``,
     ``normalization_maps``, ``outcome_percentages``, ``frequency_map``, ``quality_factor_map``
-    and combination e.g. ``_mu=-0.5_model=main`` (empty without sweep dims).
+    and combination e.g. ``_mu=-0.5_model=main`` (empty without sweep dims). Rate models get
+    every figure but ``normalization_maps``.
     """
     figures: dict[str, Callable[[xr.Dataset], Figure]] = {
         "phase_map": functools.partial(plot_phase_map, threshold=threshold),
@@ -510,5 +522,7 @@ def plot_scan(
     for labels, sub in analysis.iter_sweep(ds):
         suffix = _file_suffix(labels)
         for name, plot in figures.items():
+            if name == "normalization_maps" and bool(analysis.is_rate_model(sub)):
+                continue
             paths += save_figure(plot(sub), out / f"{name}{suffix}", formats)
     return paths

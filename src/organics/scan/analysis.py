@@ -17,7 +17,11 @@ Dataset read here (dims in brackets; ``*sweep`` are optional leading dims such a
   ``quality_factor``, ``normalization_error``, ``y_first``, ``y_sum`` — per trial, NaN unless the
   trial is a stable fixed point;
 * ``critical_delta`` [*sweep, input_norm] — analytic :math:`\Delta_c(|z|)`;
-* attribute ``input_type`` ("delocalized", "localized", "random", "gaussian").
+* attribute ``input_type`` ("delocalized", "localized", "random", "gaussian");
+* the model: the ``model`` coordinate when it is swept, else the ``model`` of the spec stored in
+  the attribute ``organics_scan`` (``"main"`` when neither is there, e.g. hand-built datasets).
+  Normalization is an ORGaNICs notion: for the rate models (:data:`organics.scan.spec.RATE_MODELS`)
+  the normalization statistics and breakdown are NaN (:func:`is_rate_model`).
 
 Functions that reduce over trials broadcast over the sweep dims; :func:`iter_sweep` yields one
 sweep combination at a time for the per-combination tables and figures.
@@ -26,12 +30,15 @@ sweep combination at a time for the per-combination tables and figures.
 from __future__ import annotations
 
 import itertools
+import json
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from .spec import RATE_MODELS
 
 __all__ = [
     "CELL_DIMS",
@@ -50,14 +57,17 @@ __all__ = [
     "critical_delta_comparison",
     "critical_delta_measured",
     "critically_slowed",
+    "display_labels",
     "fixed_point_mean",
     "format_combination",
     "gap",
+    "is_rate_model",
     "iter_sweep",
     "majority_phase",
     "mean_frequency",
     "mean_normalization_error",
     "mean_quality_factor",
+    "model_name",
     "normalization_breakdown",
     "normalization_observable",
     "normalization_statistics",
@@ -110,7 +120,7 @@ def iter_sweep(ds: xr.Dataset) -> Iterator[tuple[dict[Hashable, Any], xr.Dataset
     """
     dims = sweep_dims(ds)
     for index in itertools.product(*(range(ds.sizes[d]) for d in dims)):
-        labels = {d: ds[d].values[i].item() for d, i in zip(dims, index)}
+        labels = {d: np.asarray(ds[d].values[i]).item() for d, i in zip(dims, index)}  # str, float
         yield labels, ds.isel(dict(zip(dims, index)))
 
 
@@ -135,9 +145,39 @@ def combination_labels(ds: xr.Dataset) -> dict[Hashable, Any]:
     return {name: c.values.item() for name, c in ds.coords.items() if c.ndim == 0}
 
 
+def display_labels(ds: xr.Dataset) -> dict[Hashable, Any]:
+    """:func:`combination_labels` of ``ds``, led by its model when that is not swept and not ``"main"``.
+
+    For titles: a scan of one rate model (``model = "linear"``) is labelled by it although
+    ``model`` is not a coordinate.
+    """
+    labels = combination_labels(ds)
+    name = model_name(ds)
+    if "model" in labels or name.ndim or name.item() == "main":
+        return labels
+    return {"model": name.item(), **labels}
+
+
 def format_combination(labels: Mapping[Hashable, Any], sep: str = ", ") -> str:
     """``{"mu": -0.5, "model": "main"}`` -> ``"mu=-0.5, model=main"`` (``""`` if empty)."""
     return sep.join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in labels.items())
+
+
+def model_name(ds: xr.Dataset) -> xr.DataArray:
+    """The model of ``ds``: its ``model`` coordinate (a dim or a scalar), else the stored spec's ``model``.
+
+    A 0-d string array when the model is not swept (``"main"`` if the dataset carries no spec).
+    """
+    if "model" in ds.coords:
+        return ds["model"]
+    spec = json.loads(ds.attrs.get("organics_scan", "{}"))
+    return xr.DataArray(spec.get("model", "main"))
+
+
+def is_rate_model(ds: xr.DataArray | xr.Dataset) -> xr.DataArray:
+    """Boolean (per ``model`` value, or 0-d): the model is a rate model, not an ORGaNICs variant."""
+    names = model_name(ds)
+    return names.copy(data=np.isin(names.values, RATE_MODELS)).rename("is_rate_model")
 
 
 # ------------------------------------------------------------------------- trial masks
@@ -312,12 +352,13 @@ def normalization_statistics(ds: xr.Dataset, *, stability_fraction: float = STAB
     Over the stable-fixed-point trials of each cell of :func:`normalization_observable`:
     ``mean``, ``sd`` (unbiased, ddof = 1) and ``cv`` = ``|sd / mean|``. Only cells where more
     than ``stability_fraction`` of the computed trials are stable fixed points are kept, the
-    others are NaN (spec §6). Dims (*sweep, delta, input_norm); attribute ``observable`` names
-    the variable used.
+    others are NaN (spec §6), and so are the rate models (:func:`is_rate_model`: they do not
+    normalize). Dims (*sweep, delta, input_norm); attribute ``observable`` names the variable used.
     """
     observable = normalization_observable(ds)
     values = observable.where(_fixed_points(ds))
-    valid = outcome_fractions(ds).sel(outcome="stable", drop=True) > stability_fraction
+    stable = outcome_fractions(ds).sel(outcome="stable", drop=True) > stability_fraction
+    valid = stable & ~is_rate_model(ds)
     mean = _quiet(lambda: values.mean("trial")).where(valid)
     sd = _quiet(lambda: values.std("trial", ddof=1)).where(valid)
     return xr.Dataset(

@@ -9,19 +9,22 @@ nothing about storage or executors, so any executor can call it anywhere.
 ``j``) uses the key ``fold_in(fold_in(fold_in(PRNGKey(seed), i), j), k)``, split into the keys of
 the matrix ``M``, of the input direction (``"random"`` inputs) and of the initial state
 (``"random"`` starts). It depends on nothing else: not on the block, the batch, the executor,
-nor on the sweep dimensions, so the same draws are reused for every model variant, ``mu``,
-``sigma``, ``b0`` and ``b1`` of a sweep (common random numbers: differences along a sweep
-dimension are not sampling noise).
+nor on the sweep dimensions, so the same draws are reused for every model, ``mu``, ``sigma``,
+``b0`` and ``b1`` of a sweep (common random numbers: differences along a sweep dimension are
+not sampling noise).
 
 **Per trial** (research-code spec §4, with the classifier of :func:`organics.simulate.classify_batch`):
 
-1. ``W_r = I + M`` (:func:`organics.connectivity.recurrent_matrix`) and its spectral radius;
-   ``z`` (:func:`organics.connectivity.input_drive`, 2-norm ``input_norm``); the circuit with
-   ``W = ones`` (:class:`organics.models.ORGaNICs`).
+1. ``W_r = I + M`` (:func:`organics.connectivity.recurrent_matrix`), its spectral radius and
+   spectral abscissa ``max Re eig(W_r)``; ``z`` (:func:`organics.connectivity.input_drive`,
+   2-norm ``input_norm``); the circuit (:func:`scan_model`): ORGaNICs with ``W = ones``
+   (:class:`organics.models.ORGaNICs`) or a rate model with the same ``W_r`` and drive
+   (:mod:`organics.scan.spec` documents the mapping).
 2. The normalization fixed point ``x_s0`` (Eq. 4 / Eq. 88) and its first-order correction
-   ``x_s0 + x_s1`` (:func:`organics.fixed_points.first_order_fixed_point`).
+   ``x_s0 + x_s1`` (:func:`organics.fixed_points.first_order_fixed_point`); NaN for rate models.
 3. The start: ``"norm"`` ``x_s0``; ``"first_order"`` ``x_s0 + x_s1``; ``"zero"`` 0;
-   ``"zero_epsilon"`` ``1e-3``; ``"random"`` ``U(0, 1)`` in every component.
+   ``"zero_epsilon"`` ``1e-3``; ``"random"`` ``U(0, 1)`` in every component. A rate model starts
+   from the ``y`` part of the main circuit's start.
 4. The outcome from the dynamics (chunks of ``100 max(tau)``, at most ``max_chunks``): a stable
    fixed point (the trajectory within ``POLISH_DISTANCE`` of an equilibrium that Newton's method
    finds to ``1e-8`` and whose spectrum has ``Re lambda* < 0``), a limit cycle, diverging, or
@@ -34,6 +37,11 @@ dimension are not sampling noise).
    ``||y* - y_s0|| / ||y_s0||``, ``y*_0`` and ``sum_i y*_i``. For every trial the first-order
    prediction of that error, ``||y_s1|| / ||y_s0||``. For limit cycles the period (s) and the
    amplitude of the oscillation; for diverging trials the time the state left the bound.
+
+A rate model has ``n`` state variables ``v`` (stored as ``fixed_point_y``, with ``y*_0`` and
+``sum_i y*_i`` read as ``v*_0`` and ``sum_i v*_i``) and ``n`` Jacobian eigenvalues; the records
+that only ORGaNICs has are NaN (:mod:`organics.scan.spec`), so every model fills the same
+variables with the same shapes.
 """
 
 from __future__ import annotations
@@ -45,13 +53,15 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import Array
 from threadpoolctl import threadpool_limits
 
 from ..connectivity import input_drive, recurrent_matrix
 from ..fixed_points import first_order_fixed_point, normalization_fixed_point
-from ..models.organics import ORGaNICs
+from ..models.organics import VARIANTS, ORGaNICs
+from ..models.rate import LinearNetwork, RateNetwork
 from ..simulate import DIVERGING, LIMIT_CYCLE, STABLE_FIXED_POINT, auto_group_size, classify_batch
-from .spec import ZERO_EPSILON, ScanSpec
+from .spec import RATE_POWER, ZERO_EPSILON, ScanSpec
 
 #: Ensembles whose matrices are symmetric (spectral radius from ``eigvalsh``).
 _SYMMETRIC = ("goe_symmetric",)
@@ -87,6 +97,7 @@ POLISH_DISTANCE = 1e-4
 SCALAR_RECORDS: dict[str, str] = {
     "outcome": "int8",
     "spectral_radius": "float64",
+    "spectral_abscissa": "float64",
     "leading_real_tau": "float64",
     "relaxation_time": "float64",
     "leading_frequency": "float64",
@@ -111,7 +122,8 @@ NEURON_RECORDS: tuple[str, ...] = (
     "first_order_y",
     "first_order_a",
 )
-#: Per-mode record (``records = "full"``): the Jacobian spectrum (1/s) at stable fixed points.
+#: Per-mode record (``records = "full"``): the Jacobian spectrum (1/s) at stable fixed points
+#: (``2 n`` eigenvalues; a rate model's ``n`` and then NaN).
 MODE_RECORDS: tuple[str, ...] = ("eigenvalues",)
 
 
@@ -141,13 +153,29 @@ def trial_keys(seed: int, delta_index: np.ndarray, input_index: np.ndarray, tria
     return jax.vmap(one)(jnp.asarray(delta_index), jnp.asarray(input_index), jnp.asarray(trial))
 
 
+def scan_model(name: str, W_r: Array, z: Array, *, sigma, b0, b1, tau_y, tau_a):
+    """The circuit of scan model ``name`` (:data:`~organics.scan.spec.MODELS`) for one trial.
+
+    ORGaNICs variants: ``ORGaNICs(z, W_r, W = ones, sigma, b = b1, b0, tau_y, tau_a)``. Rate
+    models: ``LinearNetwork(M = W_r, h = b1 z, tau = tau_y)`` for ``"linear"``, and
+    ``RateNetwork(M = W_r, h = b1 z, tau = tau_y, nonlinearity = F, power = RATE_POWER)`` for
+    ``"rate_<F>"`` (the mapping and its reason: :mod:`organics.scan.spec`). Jittable and vmappable
+    (``name`` static).
+    """
+    if name in VARIANTS:
+        return ORGaNICs(z=z, W_r=W_r, sigma=sigma, b=b1, b0=b0, tau_y=tau_y, tau_a=tau_a, variant=name)
+    if name == "linear":
+        return LinearNetwork(M=W_r, h=b1 * z, tau=tau_y)
+    return RateNetwork(M=W_r, h=b1 * z, tau=tau_y, nonlinearity=name.removeprefix("rate_"), power=RATE_POWER)
+
+
 @partial(
     jax.jit,
-    static_argnames=("n", "ensemble", "sparsity", "excitatory_fraction", "input_type", "variant", "initial"),
+    static_argnames=("n", "ensemble", "sparsity", "excitatory_fraction", "input_type", "model", "initial"),
 )
 def _build(key, delta, input_norm, mu, sigma, b0, b1, tau_y, tau_a, *, n, ensemble, sparsity,
-           excitatory_fraction, input_type, variant, initial):  # fmt: skip
-    """One trial's circuit, reference points, start and spectral radius (vmapped by the caller)."""
+           excitatory_fraction, input_type, model, initial):  # fmt: skip
+    """One trial's circuit, reference points, start, spectral radius and abscissa (vmapped by the caller)."""
     k_matrix, k_input, k_start = jax.random.split(key, 3)
     W_r = recurrent_matrix(
         k_matrix,
@@ -159,9 +187,10 @@ def _build(key, delta, input_norm, mu, sigma, b0, b1, tau_y, tau_a, *, n, ensemb
         excitatory_fraction=excitatory_fraction,
     )
     z = input_drive(n, input_type, input_norm, key=k_input)
-    model = ORGaNICs(z=z, W_r=W_r, sigma=sigma, b=b1, b0=b0, tau_y=tau_y, tau_a=tau_a, variant=variant)
-    normalization = normalization_fixed_point(model).state
-    first_order = first_order_fixed_point(model).state
+    gains = dict(sigma=sigma, b0=b0, b1=b1, tau_y=tau_y, tau_a=tau_a)
+    circuit = scan_model(model if model in VARIANTS else "main", W_r, z, **gains)
+    normalization = normalization_fixed_point(circuit).state
+    first_order = first_order_fixed_point(circuit).state
     if initial == "norm":
         start = normalization
     elif initial == "first_order":
@@ -172,11 +201,12 @@ def _build(key, delta, input_norm, mu, sigma, b0, b1, tau_y, tau_a, *, n, ensemb
         start = jnp.full(2 * n, ZERO_EPSILON)
     else:  # random
         start = jax.random.uniform(k_start, (2 * n,), dtype=normalization.dtype)
-    if ensemble in _SYMMETRIC:
-        radius = jnp.max(jnp.abs(jnp.linalg.eigvalsh(W_r)))
-    else:
-        radius = jnp.max(jnp.abs(jnp.linalg.eigvals(W_r)))
-    return model, normalization, first_order, start, radius
+    eigs = jnp.linalg.eigvalsh(W_r) if ensemble in _SYMMETRIC else jnp.linalg.eigvals(W_r)
+    radius, abscissa = jnp.max(jnp.abs(eigs)), jnp.max(jnp.real(eigs))
+    if model in VARIANTS:
+        return circuit, normalization, first_order, start, radius, abscissa
+    undefined = jnp.full(2 * n, jnp.nan)  # ORGaNICs reference points: not defined for a rate model
+    return scan_model(model, W_r, z, **gains), undefined, undefined, start[:n], radius, abscissa
 
 
 def _padded(values: np.ndarray, size: int) -> np.ndarray:
@@ -226,11 +256,11 @@ def _run_block(spec: ScanSpec, block: Block) -> dict[str, np.ndarray]:
             sparsity=None if spec.sparsity is None else float(spec.sparsity),
             excitatory_fraction=float(spec.excitatory_fraction),
             input_type=spec.input_type,
-            variant=params["model"],
+            model=params["model"],
             initial=spec.initial,
         )
     )
-    models, normalization, first_order, start, radius = build(
+    models, normalization, first_order, start, radius, abscissa = build(
         keys,
         jnp.asarray(_padded(spec.deltas[i], padded)),
         jnp.asarray(_padded(spec.input_norms[j], padded)),
@@ -243,7 +273,7 @@ def _run_block(spec: ScanSpec, block: Block) -> dict[str, np.ndarray]:
     )
     models = jax.tree.map(lambda leaf: leaf[:size] if eqx.is_array(leaf) else leaf, models)
     normalization, first_order = np.asarray(normalization)[:size], np.asarray(first_order)[:size]
-    start, radius = np.asarray(start)[:size], np.asarray(radius)[:size]
+    start, radius, abscissa = np.asarray(start)[:size], np.asarray(radius)[:size], np.asarray(abscissa)[:size]
 
     group = min(auto_group_size(models, size), MAX_GROUP)
     result = classify_batch(
@@ -259,28 +289,39 @@ def _run_block(spec: ScanSpec, block: Block) -> dict[str, np.ndarray]:
         n_samples=SAMPLES_PER_CHUNK,
         polish_distance=POLISH_DISTANCE,
     )
-    records = _records(result, normalization, first_order, radius, n)
+    records = _records(result, normalization, first_order, radius, abscissa, n)
     return {name: value.reshape(nd, ni, trials, *value.shape[1:]) for name, value in records.items()}
 
 
-def _records(result, normalization: np.ndarray, first_order: np.ndarray, radius: np.ndarray, n: int) -> dict:
-    """Per-trial records (flat over trials) from a :class:`~organics.simulate.Classification`."""
+def _nan_padded(values: np.ndarray, width: int) -> np.ndarray:
+    """``values`` (trials, k) with NaN columns appended up to ``width`` (a rate model's n of 2n)."""
+    pad = np.full((values.shape[0], width - values.shape[1]), np.nan, dtype=values.dtype)
+    return np.concatenate([values, pad], axis=1)
+
+
+def _records(result, normalization: np.ndarray, first_order: np.ndarray, radius: np.ndarray,
+             abscissa: np.ndarray, n: int) -> dict:  # fmt: skip
+    """Per-trial records (flat over trials) from a :class:`~organics.simulate.Classification`.
+
+    ``normalization`` and ``first_order`` are ``(trials, 2 n)`` (NaN for rate models, whose final
+    states and spectra have ``n`` columns and are padded to ``2 n`` with NaN)."""
     outcome = np.asarray(result.outcome)
     fixed = outcome == STABLE_FIXED_POINT
     cycle = outcome == LIMIT_CYCLE
     only = lambda mask, v: np.where(mask, v, np.nan)  # noqa: E731
 
-    final = np.asarray(result.final_state)
+    final = _nan_padded(np.asarray(result.final_state), 2 * n)
     y_star, a_star = final[:, :n], final[:, n:]
     y_norm, y_first = normalization[:, :n], first_order[:, :n]
     norm_size = np.linalg.norm(y_norm, axis=1)
     leading_real = np.asarray(result.leading_real)
-    eigs = np.asarray(result.eigenvalues)
+    eigs = _nan_padded(np.asarray(result.eigenvalues), 2 * n)
     oscillatory = np.take_along_axis(eigs, np.argmax(np.abs(np.nan_to_num(eigs.imag)), axis=1)[:, None], 1)[:, 0]
 
     records = {
         "outcome": outcome.astype(np.int8),
         "spectral_radius": radius,
+        "spectral_abscissa": abscissa,
         "leading_real_tau": only(fixed, np.asarray(result.leading_real_tau)),
         "relaxation_time": only(fixed, _safe_ratio(np.ones_like(leading_real), -leading_real)),
         "leading_frequency": only(fixed, np.asarray(result.leading_imag) / (2 * np.pi)),

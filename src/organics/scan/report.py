@@ -69,9 +69,13 @@ def _fmt(value: float, template: str = "{:.3g}") -> str:
 
 
 def print_summary(console: Console, ds: xr.Dataset) -> None:
-    """Per-Delta outcome fractions and stability boundary, and measured vs analytic Delta_c per input."""
-    for labels, sub in analysis.iter_sweep(scalar_records(ds)):
-        suffix = analysis.format_combination(labels)
+    """Per-Delta outcome fractions and stability boundary, and measured vs analytic Delta_c per input.
+
+    One pair of tables per sweep combination; rate models get only the first (the analytic
+    Delta_c and the loss of normalization are ORGaNICs notions, shown as "-").
+    """
+    for _, sub in analysis.iter_sweep(scalar_records(ds)):
+        suffix = analysis.format_combination(analysis.display_labels(sub))
         radius = sub["spectral_radius"].mean(("input_norm", "trial"))
         table = Table(title=f"Outcomes per recurrent strength{' (' + suffix + ')' if suffix else ''}")
         for column in (
@@ -100,6 +104,8 @@ def print_summary(console: Console, ds: xr.Dataset) -> None:
                 _fmt(row["normalization_breakdown_input"]),
             )  # fmt: skip
         console.print(table)
+        if bool(analysis.is_rate_model(sub)):
+            continue
         comparison = analysis.critical_delta_comparison(sub)
         crit = Table(title="Critical recurrent strength: first Δ with |λ*τ| < 1e-2 (measured) and Δ_c(|z|) (theory)")
         for column in ("|z|", "measured Δ", "analytic Δ_c", "ratio"):

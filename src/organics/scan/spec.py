@@ -6,8 +6,47 @@ normalization"; research-code spec §2-§4). Every trial draws ``W_r = I + M`` f
 ensemble (:func:`organics.connectivity.recurrent_matrix`) at recurrent strength ``delta``, builds
 an input drive of 2-norm ``input_norm`` (:func:`organics.connectivity.input_drive`), starts the
 ORGaNICs circuit (``W = ones``, scalar gains ``b0``, ``b1``, ``sigma``, time constants ``tau_y``,
-``tau_a`` in seconds) from the chosen initial state and classifies its trajectory
-(:func:`organics.simulate.classify_batch`).
+``tau_a`` in seconds), or a rate model with the same ``W_r`` and drive, from the chosen initial
+state and classifies its trajectory (:func:`organics.simulate.classify_batch`).
+
+**Models** (``model``). The ORGaNICs variants :data:`~organics.models.organics.VARIANTS`
+(``"main"``, ``"rectified"``, ``"rectified_recurrence"``) and the classic rate models
+:data:`RATE_MODELS` (:mod:`organics.models.rate`; lecture notes on linear recurrent networks),
+each built from the *same* trial (the same ``W_r``, ``z`` and start)::
+
+    "linear"     tau_y dv/dt = -v + b1 z + W_r v          (LinearNetwork)
+    "rate_<F>"   tau_y dv/dt = -v + F(b1 z + W_r v)       (RateNetwork)
+
+with ``F`` in :data:`~organics.models.rate.NONLINEARITIES` (gain 1): ``rate_relu`` ``[u]+``,
+``rate_relu_power`` ``[u]+**2`` (:data:`RATE_POWER`, the exponent of the stabilized
+supralinear network), ``rate_sigmoid`` ``1/(1 + exp(-u))`` and ``rate_tanh`` ``tanh(u)``.
+
+*Mapping, and why.* The rate network's recurrent matrix (``M`` of the lecture notes and of
+:class:`~organics.models.rate.LinearNetwork`) is ``W_r`` itself, not the scan's perturbation
+``W_r - I``, and its input ``h = b1 z`` is the drive of the ORGaNICs principal neurons (Eq. 14,
+``tau_y dy/dt = -y + b z + (1 - sqrt([a]+)) W_r y``). The linear network is then ORGaNICs without
+the normalization gate ``1 - sqrt([a]+)`` on the same recurrent drive ``W_r y``: the comparison
+of the Stabilization paper, where a linear network needs every eigenvalue of its weights inside
+the stability region while ORGaNICs is stable with ``rho(W_r) > 1``. Exactly: the linear network
+is stable iff ``max Re eig(W_r) < 1`` (the stored ``spectral_abscissa``), i.e. iff
+``max Re eig(M) < 0`` for ``W_r = I + M``; from a generic start it diverges iff
+``max Re eig(W_r) > 1``. In the ensembles ``goe``, ``goe_symmetric``, ``ginibre`` and ``dale``
+``eig(M)`` has a bulk centred on 0 (a mean ``mu`` only adds an outlier), so that happens at every
+``delta > 0`` (with probability -> 1 as ``n`` grows): the linear network's stable region is the
+line ``delta = 0`` (for ``power_law`` it is decided by the Perron eigenvalue of ``M``, positive
+for ``mu >= 0``). The time to leave the bound, ``~ tau_y ln(bound / |v(0)|) / (max Re eig(W_r) - 1)``,
+decides whether a trial is seen to diverge within ``max_chunks`` (else it is unresolved).
+``sigma``, ``b0`` and ``tau_a`` do not enter a rate model except through its start.
+
+*Start of a rate model*: the principal-neuron part ``y(0)`` of the start of the main ORGaNICs
+circuit of the same trial (``initial`` = ``"norm"``: ``y_s0``; ``"first_order"``:
+``y_s0 + y_s1``; ``"zero"``; ``"zero_epsilon"``; ``"random"``: the same ``U(0, 1)`` draws), so
+that a ``model`` sweep compares every model from the same initial rates (common random
+numbers extended to the start). The ORGaNICs reference points and what is measured against
+them (``normalization_*``, ``first_order_*``, ``normalization_error``, ``first_order_error``)
+and the ``a`` half of the fixed point are NaN for rate models; they have ``n`` state variables
+and ``n`` Jacobian eigenvalues (the other ``n`` entries of ``eigenvalues`` are NaN). Every model
+thus has the same variables and shapes, and a ``model`` sweep is one dataset.
 
 Grid: ``delta`` x ``input_norm`` (``*_min``, ``*_max``, ``*_num``, ``*_scale`` = ``"log"`` or
 ``"linear"``) x ``trials``. The fields ``model``, ``mu``, ``sigma``, ``b0`` and ``b1`` accept
@@ -42,7 +81,14 @@ import numpy as np
 
 from ..connectivity import ENSEMBLES, INPUT_KINDS
 from ..models.organics import VARIANTS
+from ..models.rate import NONLINEARITIES
 
+#: Rate models of a scan: the linear network and one rate network per nonlinearity (module docstring).
+RATE_MODELS: tuple[str, ...] = ("linear", *(f"rate_{name}" for name in NONLINEARITIES))
+#: Every accepted ``model``: the ORGaNICs variants, then the rate models.
+MODELS: tuple[str, ...] = (*VARIANTS, *RATE_MODELS)
+#: Exponent of ``"rate_relu_power"``, ``F(u) = [u]+**2`` (the supralinear network's exponent).
+RATE_POWER = 2.0
 #: Fields that may be given as a list, each list becoming a dimension of the dataset (in this order).
 SWEEPABLE: tuple[str, ...] = ("model", "mu", "sigma", "b0", "b1")
 #: Initial conditions of a trial (research-code spec §4, ``initial_type``).
@@ -153,7 +199,7 @@ class ScanSpec:
                 raise SpecError(f"{name} lists a value twice: {list(values)}")
             for value in values:
                 if name == "model":
-                    _choice("model", value, VARIANTS)
+                    _choice("model", value, MODELS)
                 else:
                     _number(name, value, positive=name != "mu")
         if self.ensemble == "dale" and any(mu != 0 for mu in _as_values(self.mu)):

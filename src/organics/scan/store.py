@@ -4,13 +4,14 @@ Layout (see :mod:`organics.scan.engine` for the meaning of every record):
 
 * dimensions: the sweep dimensions of the spec (``model``, ``mu``, ``sigma``, ``b0``, ``b1``,
   those given as lists), ``delta``, ``input_norm``, ``trial`` and, for ``records = "full"``,
-  ``neuron`` and ``mode`` (``2 n`` Jacobian eigenvalues);
+  ``neuron`` and ``mode`` (``2 n`` Jacobian eigenvalues; a rate model has ``n``, then NaN);
 * per-trial records with dims ``(*grid, trial)``; per-neuron records ``(*grid, trial, neuron)``
   (float32); ``eigenvalues`` ``(*grid, trial, mode)`` (complex64, 1/s);
 * ``done`` ``(*grid)``: the cell's block was completely written;
 * ``critical_delta`` ``(*grid without delta)``: the analytic ``Delta_c(|z|)``
   (:func:`organics.theory.critical_delta`, forms (A)/(C) for ``mu != 0``; NaN where the theory
-  has no closed form: other ensembles, or ``mu != 0`` with random/gaussian input);
+  has no closed form: other ensembles, ``mu != 0`` with random/gaussian input, and the rate
+  models, for which it is not derived);
 * attributes: ``organics_scan`` (the spec as JSON), ``organics_version``, and for convenience
   ``n``, ``tau`` (``max(tau_y, tau_a)``, s), ``input_type``, ``ensemble``, ``initial``.
 
@@ -41,7 +42,7 @@ import xarray as xr
 
 from ..theory import critical_delta
 from .engine import MODE_RECORDS, NEURON_RECORDS, SCALAR_RECORDS, Block
-from .spec import ScanSpec
+from .spec import RATE_MODELS, ScanSpec
 
 #: Attribute holding the spec (JSON) that marks a Zarr store as an organics scan.
 SPEC_ATTRIBUTE = "organics_scan"
@@ -52,6 +53,7 @@ TARGET_BLOCK_TRIALS = 256
 
 _UNITS = {
     "spectral_radius": "1",
+    "spectral_abscissa": "1",
     "leading_real_tau": "1",
     "relaxation_time": "s",
     "leading_frequency": "Hz",
@@ -64,13 +66,14 @@ _UNITS = {
 _DESCRIPTIONS = {
     "outcome": "0 unresolved, 1 diverging, 2 stable fixed point, 3 limit cycle, -1 not computed",
     "spectral_radius": "max |eigenvalue| of W_r",
+    "spectral_abscissa": "max Re eigenvalue of W_r (the linear network with weights W_r is stable iff < 1)",
     "leading_real_tau": "Re lambda* x max(tau) at the stable fixed point",
     "relaxation_time": "-1 / Re lambda* at the stable fixed point",
     "leading_frequency": "|Im lambda*| / 2 pi of the leading eigenvalue",
     "frequency": "max_k |Im lambda_k| / 2 pi",
     "quality_factor": "|lambda| / (2 |Re lambda|) of the most oscillatory eigenvalue",
-    "normalization_error": "||y* - y_s0|| / ||y_s0||",
-    "first_order_error": "||y_s1|| / ||y_s0|| (first-order prediction of the normalization error)",
+    "normalization_error": "||y* - y_s0|| / ||y_s0|| (ORGaNICs only, NaN for rate models)",
+    "first_order_error": "||y_s1|| / ||y_s0|| (first-order prediction of the normalization error; ORGaNICs only)",
     "y_first": "y*_0 at the stable fixed point",
     "y_sum": "sum_i y*_i at the stable fixed point",
     "period": "period of the limit cycle",
@@ -165,6 +168,8 @@ def _analytic_critical_delta(spec: ScanSpec) -> xr.DataArray:
     values = np.full(shape, np.nan)
     for index in np.ndindex(*shape[:-1]):
         p = spec.cell_parameters(index)
+        if p["model"] in RATE_MODELS:
+            continue  # an ORGaNICs boundary
         if spec.ensemble != "goe_symmetric" or (p["mu"] != 0 and spec.input_type not in MEAN_FORMS):
             continue  # the closed forms are derived for goe_symmetric; with mu != 0 for these inputs only
         with warnings.catch_warnings():
@@ -315,9 +320,17 @@ def open_store(
                 "(it is never overwritten, even with --overwrite)"
             )
         if stored == spec:
-            attrs = xr.open_zarr(path, consolidated=False).attrs
-            return ScanStore(path, Layout(spec, int(attrs["chunk_delta"]), int(attrs["chunk_input"])))
-        if not overwrite:
+            existing = xr.open_zarr(path, consolidated=False)
+            layout = Layout(spec, int(existing.attrs["chunk_delta"]), int(existing.attrs["chunk_input"]))
+            missing = sorted(set(template(layout).data_vars) - set(existing.data_vars))
+            if not missing:
+                return ScanStore(path, layout)
+            if not overwrite:
+                raise StoreError(
+                    f"{str(path)!r} was written by organics {existing.attrs.get('organics_version', '?')}, whose "
+                    f"records lack {', '.join(missing)}; pass --overwrite to recompute it with this version"
+                )
+        elif not overwrite:
             changed = sorted(k for k, v in spec.to_dict().items() if stored.to_dict().get(k) != v)
             raise StoreError(
                 f"{str(path)!r} holds a scan of another configuration (differs in: {', '.join(changed)}); "
