@@ -57,7 +57,7 @@ def eig_floor(n: int, repeats: int = 20) -> float:
     key = trial_keys(0, np.array([3]), np.array([2]), np.array([0]))[0]
     args = [jnp.asarray(v) for v in (0.1, 0.1, 0.0, 0.1, 1.0, 1.0, 2e-3, 2e-3)]
     model, *_ = _build(key, *args, n=n, ensemble="goe_symmetric", sparsity=None, excitatory_fraction=0.8,
-                       input_type="delocalized", variant="main", initial="first_order")  # fmt: skip
+                       input_type="delocalized", model="main", initial="first_order")  # fmt: skip
     J = np.asarray(jax.jit(jacobian)(model, first_order_fixed_point(model).state))
     times = []
     with threadpool_limits(limits=1, user_api="blas"):  # as inside a scan block
