@@ -249,6 +249,10 @@ def test_static_mnist_embedding_is_cached(tmp_path, monkeypatch):
     assert task.input_size == 40 and not task.sequential
     assert (task.x_train.shape, task.x_val.shape, task.x_test.shape) == ((300, 40), (3000, 40), (20, 40))
     assert list((tmp_path / "embeddings").glob("autoencoder40-seed2-epochs1-*.npz"))
+    # standardized with the training split's statistics (dimensions that vary)
+    varying = task.x_train.std(axis=0) > 1e-3
+    np.testing.assert_allclose(task.x_train.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(task.x_train.std(axis=0)[varying], 1.0, rtol=1e-3)
 
     def no_training(*args, **kwargs):
         raise AssertionError("the cached embedding was not used")
