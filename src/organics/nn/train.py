@@ -303,6 +303,12 @@ def _optimizer(name: str, learning_rate: float, clip_norm: float | None, weight_
     return optax.chain(*parts)
 
 
+def _strongly_typed(params):
+    """The parameters without JAX's weak types (``jnp.full(shape, 1.0)`` is weakly typed, its Adam update is
+    not): otherwise the jitted step is compiled again after the first update and once more after the second."""
+    return jax.tree.map(lambda p: jnp.asarray(p, dtype=p.dtype), params)
+
+
 def _float_dtype(params) -> np.dtype:
     """The floating dtype of the parameters; inputs (stored as float32) are cast to it."""
     return jnp.result_type(*jax.tree.leaves(params))
@@ -313,7 +319,7 @@ def _batch_loss(params, static, x, y, w):
     model = eqx.combine(params, static)
     logits = jax.vmap(model)(x.astype(_float_dtype(params)))
     losses = jnp.where(w > 0, optax.softmax_cross_entropy_with_integer_labels(logits, y), 0.0)
-    correct = jnp.sum(w * (jnp.argmax(logits, axis=-1) == y))
+    correct = jnp.sum(w * ((jnp.argmax(logits, axis=-1) == y) & jnp.all(jnp.isfinite(logits), axis=-1)))
     total = jnp.sum(w * losses)
     return total / jnp.sum(w), (total, correct)
 
@@ -388,6 +394,7 @@ def train(
     model = build_classifier(config.model, input_size=task.input_size, n_classes=task.n_classes,
                              hidden=config.hidden, key=model_key, **config.options)  # fmt: skip
     params, static = eqx.partition(model, eqx.is_inexact_array)
+    params = _strongly_typed(params)
     out_dir.mkdir(parents=True, exist_ok=True)  # only now that the data and the model are known to work
     _write_atomic(out_dir / "config.json", (config.to_json() + "\n").encode())
     optimizer = make_optimizer(config)
