@@ -52,7 +52,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import organics  # noqa: E402,F401  (float64)
-from organics.nn.data import MNIST_FILES, default_data_dir, load_task  # noqa: E402
+from organics.nn.data import default_data_dir, load_task, mnist_available  # noqa: E402
 from organics.nn.models import fixed_point_leading_eigenvalues  # noqa: E402
 from organics.nn.train import DIAGNOSTIC_BATCH, TrainConfig, TrainResult, train  # noqa: E402
 from organics.plot.portraits import save_figure  # noqa: E402
@@ -63,12 +63,6 @@ DEPTH = 2
 FULL = dict(hidden=50, epochs=4, batch_size=256, limit=None, eigen_inputs=2000)
 QUICK = dict(hidden=8, epochs=2, batch_size=64, limit=300, eigen_inputs=300)
 CHUNK = DIAGNOSTIC_BATCH  # test inputs per batch of Jacobians: the jitted solve that train compiled is reused
-
-
-def mnist_available() -> bool:
-    """True if the four MNIST IDX files (gzipped or not) are in the default cache (no download is tried)."""
-    directory = default_data_dir()
-    return all(any((directory / n).is_file() for n in (s, f"{s}.gz")) for s in MNIST_FILES.values())
 
 
 def configure(quick: bool) -> tuple[TrainConfig, int, str]:

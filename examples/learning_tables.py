@@ -57,7 +57,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import organics  # noqa: E402,F401  (float64)
-from organics.nn.data import MNIST_FILES, default_data_dir  # noqa: E402
+from organics.nn.data import default_data_dir, mnist_available  # noqa: E402
 from organics.nn.models import build_classifier  # noqa: E402
 from organics.nn.train import TrainConfig, train  # noqa: E402
 from organics.plot.portraits import save_figure  # noqa: E402
@@ -75,12 +75,6 @@ class Row(NamedTuple):
 
     label: str
     config: TrainConfig
-
-
-def mnist_available() -> bool:
-    """True if the four MNIST IDX files (gzipped or not) are in the default cache (no download is tried)."""
-    directory = default_data_dir()
-    return all(any((directory / n).is_file() for n in (s, f"{s}.gz")) for s in MNIST_FILES.values())
 
 
 def n_params(model: str, input_size: int, hidden: int, **options) -> int:

@@ -242,6 +242,14 @@ def test_autoencoder_learns_a_low_dimensional_manifold():
         data.fit_autoencoder(x[:100, :], sizes=sizes)
 
 
+def test_mnist_available_checks_the_four_files_without_downloading(tmp_path):
+    assert not data.mnist_available(tmp_path)
+    fake_mnist(tmp_path, n_train=20, n_test=5, gz=True)
+    assert data.mnist_available(tmp_path)
+    next(tmp_path.glob("t10k-labels*")).unlink()
+    assert not data.mnist_available(tmp_path)
+
+
 def test_static_mnist_embedding_is_cached(tmp_path, monkeypatch):
     fake_mnist(tmp_path, n_train=3300, n_test=20)
     monkeypatch.setattr(data, "AUTOENCODER_EPOCHS", 1)

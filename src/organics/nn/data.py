@@ -194,6 +194,13 @@ def _mnist_file(directory: Path, stem: str) -> Path:
     raise DataError(f"{directory}: no {stem} or {stem}.gz (MNIST needs {', '.join(MNIST_FILES.values())})")
 
 
+def mnist_available(directory: str | os.PathLike | None = None) -> bool:
+    """True if the four MNIST IDX files (gzipped or not) are in ``directory`` (default: :func:`default_data_dir`);
+    nothing is downloaded."""
+    directory = default_data_dir() if directory is None else Path(directory)
+    return all(any((directory / name).is_file() for name in (stem, f"{stem}.gz")) for stem in MNIST_FILES.values())
+
+
 def load_mnist(directory: str | os.PathLike) -> MNIST:
     """Load the four standard MNIST IDX files (``train-images-idx3-ubyte[.gz]``, ...) from ``directory``.
 
