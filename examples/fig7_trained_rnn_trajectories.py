@@ -1,4 +1,4 @@
-"""Fig. 7 of Rawat, Heeger & Martiniani (NeurIPS 2024): the trajectories of a trained ORGaNICs RNN stay bounded.
+"""Fig. 7 of Rawat, Heeger & Martiniani (NeurIPS 2024): the trajectories of a trained ORGaNICs RNN, and how bounded they stay.
 
 Reproduces Supplementary Fig. 7 (Section 6.2, Appendix I.2) at this machine's scale. An ORGaNICs RNN
 (the explicit-Euler discretization of the rectified circuit with dynamic gains, Eq. 134,
