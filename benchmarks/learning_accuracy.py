@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
 import jax
@@ -51,40 +49,17 @@ def _seeds(text: str) -> list[int]:
     return seeds
 
 
-def _summary(values: list[float]) -> dict[str, float]:
-    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
-
-
 def run_row(row: tuple, args: argparse.Namespace, out_dir: Path) -> dict:
     """Train (or resume, or re-read) one row for every seed; per-seed results and their summary."""
-    from organics.nn.train import TrainConfig, train
+    from organics.nn.train import TrainConfig, train_seeds
 
     label, model, hidden, clip_norm = row
-    runs = []
-    for seed in args.seeds:
-        config = TrainConfig(
-            model=model, task=args.task, hidden=hidden, epochs=args.epochs, batch_size=args.batch_size,
-            learning_rate=args.learning_rate, clip_norm=clip_norm, weight_decay=WEIGHT_DECAY, seed=seed,
-            limit=args.limit,
-        )  # fmt: skip
-        started = time.perf_counter()
-        result = train(config, out_dir / label / f"seed{seed}")
-        epoch_times = [r["time_s"] for r in result.history[2:]] or [r["time_s"] for r in result.history[1:]]
-        runs.append({
-            "seed": seed, "status": result.status, "stopped_at": result.stopped_at,
-            "epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
-            "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
-            "seconds_per_epoch": statistics.median(epoch_times), "n_params": result.n_params,
-            "wall_s_this_call": time.perf_counter() - started,
-        })  # fmt: skip
-        print(f"  {label} seed {seed}: test {result.test_accuracy:.4f} (best epoch {result.best_epoch}, "
-              f"{result.status}), {runs[-1]['seconds_per_epoch']:.1f} s/epoch", flush=True)  # fmt: skip
-    return {
-        "label": label, "model": model, "hidden": hidden, "clip_norm": clip_norm, "runs": runs,
-        "test_accuracy": _summary([r["test_accuracy"] for r in runs]),
-        "best_epoch": _summary([r["best_epoch"] for r in runs]),
-        "seconds_per_epoch": _summary([r["seconds_per_epoch"] for r in runs]),
-    }  # fmt: skip
+    config = TrainConfig(
+        model=model, task=args.task, hidden=hidden, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, clip_norm=clip_norm, weight_decay=WEIGHT_DECAY, limit=args.limit,
+    )  # fmt: skip
+    summary = train_seeds(config, args.seeds, out_dir / label, label=label)
+    return {"label": label, "model": model, "hidden": hidden, "clip_norm": clip_norm, **summary}
 
 
 def print_table(results: dict) -> None:
@@ -146,7 +121,9 @@ def main() -> None:
         lstm = {r["seed"]: r["test_accuracy"] for r in rows["lstm-128"]["runs"]}
         gaps = [r["test_accuracy"] - lstm[r["seed"]] for r in rows["organics-rnn-64"]["runs"] if r["seed"] in lstm]
         if gaps:
-            results["gap_organics_minus_lstm"] = _summary(gaps)
+            from organics.nn.train import mean_and_sd
+
+            results["gap_organics_minus_lstm"] = mean_and_sd(gaps)
     results_path.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
     print(f"results: {results_path}")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 
 import equinox as eqx
@@ -29,7 +28,7 @@ import jax
 
 import organics  # noqa: F401  (float64)
 from organics.nn.models import build_classifier
-from organics.nn.train import TrainConfig, train
+from organics.nn.train import TrainConfig, train_seeds
 
 INPUT_SIZE, N_CLASSES = 40, 10
 ORGANICS_SIZES = {"fp80": 80, "fp50": 50}
@@ -46,13 +45,14 @@ def matched_mlp_width(target: int) -> int:
     return max(1, round((target - N_CLASSES) / (INPUT_SIZE + 1 + N_CLASSES)))
 
 
-def config(model: str, seed: int, epochs: int, limit: int | None, data_dir: str | None) -> TrainConfig:
+def config(model: str, epochs: int, limit: int | None, data_dir: str | None) -> TrainConfig:
+    """The training configuration of ``model`` (its seed is set per run by ``train_seeds``)."""
     if model in ORGANICS_SIZES:
         name, hidden = "organics-fp", ORGANICS_SIZES[model]
     else:
         name, hidden = "mlp", matched_mlp_width(n_params("organics-fp", ORGANICS_SIZES["fp80"]))
     return TrainConfig(model=name, task="static-mnist", hidden=hidden, epochs=epochs, batch_size=256,
-                       learning_rate=1e-3, weight_decay=1e-5, seed=seed, data_dir=data_dir, limit=limit,
+                       learning_rate=1e-3, weight_decay=1e-5, data_dir=data_dir, limit=limit,
                        embedding=True)  # fmt: skip
 
 
@@ -69,26 +69,11 @@ def main() -> None:
         parser.error(f"--epochs must be >= 1; got {args.epochs}")
     summary = {}
     for model in args.models:
-        runs = []
-        for seed in args.seeds:
-            cfg = config(model, seed, args.epochs, args.limit, args.data_dir)
-            result = train(cfg, args.out / f"{model}-seed{seed}")
-            epoch_times = [row["time_s"] for row in result.history[1:]]
-            run = {"seed": seed, "hidden": cfg.hidden, "n_params": result.n_params, "status": result.status,
-                   "best_epoch": result.best_epoch, "val_accuracy": result.val_accuracy,
-                   "test_accuracy": result.test_accuracy, "epochs": result.epochs_completed,
-                   "seconds_per_epoch": statistics.fmean(epoch_times) if epoch_times else None}  # fmt: skip
-            print(json.dumps({"model": model, **run}), flush=True)
-            runs.append(run)
-        accuracies = [run["test_accuracy"] for run in runs]
-        summary[model] = {
-            "runs": runs,
-            "test_accuracy_mean": statistics.fmean(accuracies),
-            "test_accuracy_sd": statistics.stdev(accuracies) if len(accuracies) > 1 else None,
-        }
-        sd = summary[model]["test_accuracy_sd"]
-        print(f"{model}: test accuracy {100 * summary[model]['test_accuracy_mean']:.2f} %"
-              + ("" if sd is None else f" +- {100 * sd:.2f} %") + f" over {len(runs)} seed(s)", flush=True)  # fmt: skip
+        cfg = config(model, args.epochs, args.limit, args.data_dir)
+        summary[model] = {"hidden": cfg.hidden, **train_seeds(cfg, args.seeds, args.out / model, label=model)}
+        accuracy = summary[model]["test_accuracy"]
+        print(f"{model}: test accuracy {100 * accuracy['mean']:.2f} +- {100 * accuracy['sd']:.2f} % over "
+              f"{len(args.seeds)} seed(s)", flush=True)  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 from typing import NamedTuple
 
@@ -59,7 +58,7 @@ import numpy as np  # noqa: E402
 import organics  # noqa: E402,F401  (float64)
 from organics.nn.data import default_data_dir, mnist_available  # noqa: E402
 from organics.nn.models import build_classifier  # noqa: E402
-from organics.nn.train import TrainConfig, train  # noqa: E402
+from organics.nn.train import TrainConfig, train_seeds  # noqa: E402
 from organics.plot.portraits import save_figure  # noqa: E402
 
 WEIGHT_DECAY = 1e-5  # Table 6
@@ -124,23 +123,9 @@ def table_rows(quick: bool) -> tuple[list[Row], list[Row], str, str]:
 
 def run_row(row: Row, seeds: tuple[int, ...], runs_dir: Path) -> dict:
     """Train (or resume, or re-read) ``row`` for every seed; per-seed results and mean +- sd over seeds."""
-    runs = []
-    for seed in seeds:
-        config = TrainConfig.from_dict({**row.config.to_dict(), "seed": seed})
-        slug = row.label.lower().replace(",", "").replace(" = ", "").replace(" ", "-")
-        result = train(config, runs_dir / slug / f"seed{seed}")
-        times = [r["time_s"] for r in result.history[2:]] or [r["time_s"] for r in result.history[1:]]
-        runs.append({"seed": seed, "status": result.status, "best_epoch": result.best_epoch,
-                     "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
-                     "n_params": result.n_params, "seconds_per_epoch": statistics.median(times)})  # fmt: skip
-        print(f"  {row.label}, seed {seed}: test {result.test_accuracy:.4f} (best epoch {result.best_epoch}, "
-              f"{result.status}, {runs[-1]['seconds_per_epoch']:.1f} s/epoch)", flush=True)  # fmt: skip
-    accuracies = [r["test_accuracy"] for r in runs]
-    return {
-        "label": row.label, "model": row.config.model, "hidden": row.config.hidden, "runs": runs,
-        "mean": statistics.fmean(accuracies), "sd": statistics.stdev(accuracies) if len(runs) > 1 else 0.0,
-        "n_params": runs[0]["n_params"], "seconds_per_epoch": statistics.fmean(r["seconds_per_epoch"] for r in runs),
-    }  # fmt: skip
+    slug = row.label.lower().replace(",", "").replace(" = ", "").replace(" ", "-")
+    summary = train_seeds(row.config, seeds, runs_dir / slug, label=row.label)
+    return {"label": row.label, "model": row.config.model, "hidden": row.config.hidden, **summary}
 
 
 def markdown(title: str, rows: list[dict], paper: list[str]) -> str:
@@ -152,18 +137,18 @@ def markdown(title: str, rows: list[dict], paper: list[str]) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
-        best = statistics.fmean(r["best_epoch"] for r in row["runs"])
-        stopped = sum(r["status"] != "completed" for r in row["runs"])
-        lines.append(f"| {row['label']} | {row['n_params']:,} | {100 * row['mean']:.1f} ± {100 * row['sd']:.1f} "
-                     f"| {best:.1f} | {row['seconds_per_epoch']:.1f} | {stopped} of {len(row['runs'])} |")  # fmt: skip
+        accuracy, stopped = row["test_accuracy"], sum(r["status"] != "completed" for r in row["runs"])
+        lines.append(f"| {row['label']} | {row['n_params']:,} | {100 * accuracy['mean']:.1f} ± {100 * accuracy['sd']:.1f} "
+                     f"| {row['best_epoch']['mean']:.1f} | {row['seconds_per_epoch']['mean']:.1f} "
+                     f"| {stopped} of {len(row['runs'])} |")  # fmt: skip
     return "\n".join(lines + ["", "Paper (full MNIST, GPU): " + "; ".join(paper), ""])
 
 
 def _bars(ax, measured: list[dict], paper: dict[str, float], title: str) -> None:
     labels = [row["label"] for row in measured] + [f"paper: {k}" for k in paper]
     x = np.arange(len(labels))
-    means = [100 * row["mean"] for row in measured]
-    sds = [100 * row["sd"] for row in measured]
+    means = [100 * row["test_accuracy"]["mean"] for row in measured]
+    sds = [100 * row["test_accuracy"]["sd"] for row in measured]
     n = len(measured)
     ax.bar(x[:n], means, yerr=sds, capsize=5, color=[f"C{i}" for i in range(n)], label="this machine: mean ± SD")
     ax.bar(x[n:], list(paper.values()), color="0.85", edgecolor="0.3", hatch="//",

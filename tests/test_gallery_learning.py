@@ -145,8 +145,9 @@ def test_learning_tables_quick(tmp_path):
         assert [row["model"] for row in rows] == expected
         for row in rows:
             assert [run["seed"] for run in row["runs"]] == [0]
-            assert row["runs"][0]["status"] == "completed" and 0.0 <= row["mean"] <= 1.0 and row["sd"] == 0.0
-            assert f"| {row['label']} | {row['n_params']:,} | {100 * row['mean']:.1f} ± 0.0 |" in output
+            assert row["runs"][0]["status"] == "completed" and 0.0 <= row["test_accuracy"]["mean"] <= 1.0
+            assert row["test_accuracy"]["sd"] == 0.0
+            assert f"| {row['label']} | {row['n_params']:,} | {100 * row['test_accuracy']['mean']:.1f} ± 0.0 |" in output
     # the MLP's width is the one whose parameter count is closest to the ORGaNICs layer's (digits: 64 inputs)
     fp, mlp = results["table1"]
     assert abs(mlp["n_params"] - fp["n_params"]) <= (64 + 11) / 2

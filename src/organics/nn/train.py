@@ -36,9 +36,10 @@ import io
 import json
 import math
 import os
+import statistics
 import struct
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -487,3 +488,50 @@ def load_trained_model(out_dir: str | os.PathLike):
     like = build_classifier(config.model, input_size=result["input_size"], n_classes=result["n_classes"],
                             hidden=config.hidden, key=jax.random.key(0), **config.options)  # fmt: skip
     return eqx.tree_deserialise_leaves(out_dir / "model.eqx", like)
+
+
+def mean_and_sd(values: list[float]) -> dict[str, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+
+def train_seeds(
+    config: TrainConfig,
+    seeds: Sequence[int],
+    out_dir: str | os.PathLike,
+    *,
+    label: str | None = None,
+    log: Callable[[str], None] | None = print,
+) -> dict[str, Any]:
+    """Train ``config`` once per seed into ``out_dir/seed<s>`` (resuming or re-reading finished runs).
+
+    The protocol of the accuracy tables: each seed's test accuracy is the one at its best validation
+    epoch. Returns ``{"runs": [...], "test_accuracy", "best_epoch", "seconds_per_epoch": {"mean", "sd"},
+    "n_params", "non_finite"}`` with one dict per seed (``seed``, ``status``, ``stopped_at``,
+    ``epochs_completed``, ``best_epoch``, ``val_accuracy``, ``test_accuracy``, ``seconds_per_epoch`` -- the
+    median wall time of epochs 2 onwards, i.e. without compilation -- and ``n_params``); ``non_finite`` counts
+    the runs stopped on a non-finite loss or gradient. ``log`` (None: silent) receives one line per seed.
+    """
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    runs = []
+    for seed in seeds:
+        result = train(TrainConfig.from_dict({**config.to_dict(), "seed": int(seed)}), Path(out_dir) / f"seed{seed}")
+        times = [row["time_s"] for row in result.history[2:]] or [row["time_s"] for row in result.history[1:]]
+        runs.append({
+            "seed": int(seed), "status": result.status, "stopped_at": result.stopped_at,
+            "epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
+            "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
+            "seconds_per_epoch": statistics.median(times) if times else float("nan"), "n_params": result.n_params,
+        })  # fmt: skip
+        if log is not None:
+            log(f"  {label or config.model} seed {seed}: test {result.test_accuracy:.4f} (best epoch "
+                f"{result.best_epoch}, {result.status}), {runs[-1]['seconds_per_epoch']:.1f} s/epoch")  # fmt: skip
+    return {
+        "runs": runs,
+        "test_accuracy": mean_and_sd([r["test_accuracy"] for r in runs]),
+        "best_epoch": mean_and_sd([r["best_epoch"] for r in runs]),
+        "seconds_per_epoch": mean_and_sd([r["seconds_per_epoch"] for r in runs]),
+        "n_params": runs[0]["n_params"],
+        "non_finite": sum(r["status"] == NON_FINITE for r in runs),
+    }
