@@ -23,26 +23,13 @@ import argparse
 import json
 from pathlib import Path
 
-import equinox as eqx
-import jax
 
 import organics  # noqa: F401  (float64)
-from organics.nn.models import build_classifier
+from organics.nn.models import matched_mlp_width
 from organics.nn.train import TrainConfig, train_seeds
 
 INPUT_SIZE, N_CLASSES = 40, 10
 ORGANICS_SIZES = {"fp80": 80, "fp50": 50}
-
-
-def n_params(name: str, hidden: int) -> int:
-    """Number of array entries of ``build_classifier(name, ...)`` on the 40-d embedding."""
-    model = build_classifier(name, input_size=INPUT_SIZE, n_classes=N_CLASSES, hidden=hidden, key=jax.random.key(0))
-    return int(sum(leaf.size for leaf in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))))
-
-
-def matched_mlp_width(target: int) -> int:
-    """Width of the one-hidden-layer MLP whose parameter count ``51 h + 10`` (40-h-10) is closest to ``target``."""
-    return max(1, round((target - N_CLASSES) / (INPUT_SIZE + 1 + N_CLASSES)))
 
 
 def config(model: str, epochs: int, limit: int | None, data_dir: str | None) -> TrainConfig:
@@ -50,7 +37,8 @@ def config(model: str, epochs: int, limit: int | None, data_dir: str | None) -> 
     if model in ORGANICS_SIZES:
         name, hidden = "organics-fp", ORGANICS_SIZES[model]
     else:
-        name, hidden = "mlp", matched_mlp_width(n_params("organics-fp", ORGANICS_SIZES["fp80"]))
+        name = "mlp"
+        hidden = matched_mlp_width("organics-fp", input_size=INPUT_SIZE, n_classes=N_CLASSES, hidden=ORGANICS_SIZES["fp80"])
     return TrainConfig(model=name, task="static-mnist", hidden=hidden, epochs=epochs, batch_size=256,
                        learning_rate=1e-3, weight_decay=1e-5, data_dir=data_dir, limit=limit,
                        embedding=True)  # fmt: skip

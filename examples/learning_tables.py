@@ -50,14 +50,12 @@ from typing import NamedTuple
 import matplotlib
 
 matplotlib.use("Agg")
-import equinox as eqx  # noqa: E402
-import jax  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import organics  # noqa: E402,F401  (float64)
 from organics.nn.data import default_data_dir, mnist_available  # noqa: E402
-from organics.nn.models import build_classifier  # noqa: E402
+from organics.nn.models import matched_mlp_width  # noqa: E402
 from organics.nn.train import TrainConfig, train_seeds  # noqa: E402
 from organics.plot.portraits import save_figure  # noqa: E402
 
@@ -76,26 +74,13 @@ class Row(NamedTuple):
     config: TrainConfig
 
 
-def n_params(model: str, input_size: int, hidden: int, **options) -> int:
-    """Number of array entries of ``build_classifier(model, ...)`` for 10 classes."""
-    built = build_classifier(
-        model, input_size=input_size, n_classes=10, hidden=hidden, key=jax.random.key(0), **options
-    )
-    return int(sum(leaf.size for leaf in jax.tree.leaves(eqx.filter(built, eqx.is_inexact_array))))
-
-
-def matched_mlp_width(input_size: int, target: int) -> int:
-    """Width ``h`` of the one-hidden-layer MLP (``(input_size + 1) h + 10 (h + 1)`` parameters) closest to ``target``."""
-    return max(1, round((target - 10) / (input_size + 11)))
-
-
 def table_rows(quick: bool) -> tuple[list[Row], list[Row], str, str]:
     """Rows of the two tables and a description of the data of each."""
     static_mnist = not quick and mnist_available()
     static_task = "static-mnist" if static_mnist else "digits"
     input_size = 40 if static_mnist else 64  # the autoencoder code, or the 8x8 digits
     fp_hidden = 16 if quick else 50
-    mlp_hidden = matched_mlp_width(input_size, n_params("organics-fp", input_size, fp_hidden))
+    mlp_hidden = matched_mlp_width("organics-fp", input_size=input_size, n_classes=10, hidden=fp_hidden)
     static = dict(task=static_task, embedding=static_mnist, batch_size=256 if not quick else 64, learning_rate=1e-3,
                   epochs=2 if quick else 5, limit=300 if quick else 20_000, weight_decay=WEIGHT_DECAY)  # fmt: skip
     table1 = [

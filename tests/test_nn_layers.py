@@ -337,3 +337,15 @@ def test_bad_input_is_rejected():
         build_classifier("organics-rnn", input_size=1, n_classes=2, hidden=4, key=key, variant="spiking")
     with pytest.raises(ValueError, match="model must be a classifier"):
         stability_diagnostics(eqx.nn.Linear(2, 2, key=key), jnp.zeros((1, 2)))
+
+
+def test_matched_mlp_width_gives_the_closest_parameter_count():
+    from organics.nn.models import matched_mlp_width, parameter_count
+
+    key = jax.random.key(0)
+    width = matched_mlp_width("organics-fp", input_size=40, n_classes=10, hidden=80)
+    target = parameter_count(build_classifier("organics-fp", input_size=40, n_classes=10, hidden=80, key=key))
+    counts = {h: parameter_count(build_classifier("mlp", input_size=40, n_classes=10, hidden=h, key=key))
+              for h in (width - 1, width, width + 1)}  # fmt: skip
+    assert counts[width] == 51 * width + 10  # (40 + 1) h + 10 (h + 1)
+    assert abs(counts[width] - target) == min(abs(c - target) for c in counts.values())

@@ -41,6 +41,8 @@ __all__ = [
     "ORGaNICsRNNClassifier",
     "ORGaNICsFPClassifier",
     "build_classifier",
+    "matched_mlp_width",
+    "parameter_count",
     "fixed_point_leading_eigenvalues",
     "stability_diagnostics",
 ]
@@ -194,6 +196,19 @@ def build_classifier(name: str, *, input_size: int, n_classes: int, hidden: int,
     if name in ("lstm", "gru"):
         return RecurrentClassifier(name, input_size, hidden, n_classes, key=key)
     return MLPClassifier(input_size, hidden, n_classes, key=key, **options)
+
+
+def parameter_count(model: eqx.Module) -> int:
+    """Number of trainable (inexact array) entries of ``model``."""
+    return int(sum(leaf.size for leaf in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))))
+
+
+def matched_mlp_width(name: str, *, input_size: int, n_classes: int, hidden: int, **options) -> int:
+    """Width ``h`` of the one-hidden-layer ``"mlp"`` whose parameter count ``(input_size + 1) h + n_classes (h + 1)``
+    is closest to that of ``build_classifier(name, ..., hidden=hidden, **options)`` (the matched baseline of Table 1)."""
+    target = parameter_count(build_classifier(name, input_size=input_size, n_classes=n_classes, hidden=hidden,
+                                              key=jax.random.key(0), **options))  # fmt: skip
+    return max(1, round((target - n_classes) / (input_size + 1 + n_classes)))
 
 
 # --------------------------------------------------------------------------------------------- diagnostics

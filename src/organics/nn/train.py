@@ -51,7 +51,7 @@ import numpy as np
 import optax
 
 from .data import TASKS, Task, load_task
-from .models import MODELS, OPTIONS, SEQUENCE_MODELS, build_classifier, stability_diagnostics
+from .models import MODELS, OPTIONS, SEQUENCE_MODELS, build_classifier, parameter_count, stability_diagnostics
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 DIAGNOSTIC_BATCH = 32
@@ -465,7 +465,7 @@ def train(
     result = TrainResult(
         config=config, status=meta["status"], epochs_completed=meta["epoch"], best_epoch=meta["best_epoch"],
         val_accuracy=best_row["val_accuracy"], val_loss=best_row["val_loss"], test_accuracy=test_acc,
-        test_loss=_finite_or_none(test_loss), n_params=int(sum(p.size for p in jax.tree.leaves(params))),
+        test_loss=_finite_or_none(test_loss), n_params=parameter_count(best_model),
         input_size=task.input_size, n_classes=task.n_classes,
         task_description=task.description, stopped_at=meta["stopped_at"], history=tuple(meta["history"]),
         out_dir=out_dir, model=best_model,
