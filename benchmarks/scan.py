@@ -80,9 +80,9 @@ class StageTimer:
         self._original = simulate_module._run_bucketed
 
     def __enter__(self):
-        def timed(fn, models, index, arrays, min_bucket, max_bucket):
+        def timed(fn, models, index, arrays, min_bucket, group_size):
             start = time.process_time()
-            out = self._original(fn, models, index, arrays, min_bucket, max_bucket)
+            out = self._original(fn, models, index, arrays, min_bucket, group_size)
             stage = (
                 "spectrum" if "leading_real" in out
                 else "polish" if "converged" in out

@@ -123,6 +123,20 @@ def test_first_order_matches_closed_form_of_research_code():
     assert int(first.iterations) == 0
 
 
+@pytest.mark.parametrize("variant", ["main", "rectified", "rectified_recurrence"])
+def test_first_order_correction_equals_dense_solve(variant):
+    """The n-dimensional elimination behind first_order_fixed_point gives the dense 2n-dimensional x1."""
+    rng = np.random.default_rng(4)
+    n = 6
+    model = _small_recurrence_model(rng, n, 0.3, rng.standard_normal((n, n)) / np.sqrt(n), variant=variant,
+                                    W=rng.uniform(0.2, 1.0, (n, n)), tau_y=rng.uniform(1e-3, 5e-3, n))  # fmt: skip
+    x0 = np.asarray(normalization_fixed_point(model).state)
+    J0 = np.asarray(jacobian(eqx.tree_at(lambda m: m.W_r, model, jnp.eye(n)), jnp.asarray(x0)))
+    x1 = -np.linalg.solve(J0, np.asarray(model.vector_field(0.0, jnp.asarray(x0))))
+    assert np.abs(x1).max() > 1e-3
+    np.testing.assert_allclose(np.asarray(first_order_fixed_point(model).state), x0 + x1, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     "kw",
     [dict(), dict(p=3.0), dict(variant="rectified", sigma=0.2), dict(b=0.5, b0=0.8, W=None)],

@@ -36,6 +36,7 @@ from organics.stability import (
     splitting_matrix,
     stability_report,
     uniform_pool_eigenvalues,
+    uniform_pool_solve,
 )
 
 VARIANTS = ("main", "rectified", "rectified_recurrence")
@@ -83,7 +84,7 @@ _stability_report = eqx.filter_jit(stability_report)
 @eqx.filter_jit
 def _jacobians(model, states):
     closed = jax.vmap(lambda x: jacobian_closed_form(model, x))(states)
-    auto = jax.vmap(lambda x: jacobian(model, x))(states)
+    auto = jax.vmap(jax.jacfwd(lambda x: model.vector_field(0.0, x)))(states)
     return closed, auto
 
 
@@ -181,6 +182,35 @@ def test_uniform_pool_spectrum_equals_dense_spectrum(variant, p, n):
         reduced = np.asarray(uniform_pool_eigenvalues(J))
         assert reduced.shape == (2 * n,)
         assert matched_error(reduced, _eig(J)) < 1e-10
+
+
+@pytest.mark.parametrize("n", [1, 2, 7])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_uniform_pool_solve_equals_dense_solve(variant, n):
+    """The bordered (n+1)-dimensional solve gives the dense 2n x 2n solution at any state, for W = w 1 1^T."""
+    rng = np.random.default_rng(13)
+    model = random_circuit(rng, n, variant=variant, W_r=np.eye(n) + 0.8 * rng.normal(size=(n, n)),
+                           W=np.full((n, n), 0.7))  # fmt: skip
+    model = eqx.tree_at(lambda m: m.tau_a, model, jnp.full(n, 3e-3))
+    for state in _states_with_kinks(rng, n)[:8]:
+        J = np.asarray(jacobian(model, state))
+        if np.linalg.cond(J) > 1e10:
+            continue
+        rhs = rng.normal(size=2 * n)
+        np.testing.assert_allclose(np.asarray(uniform_pool_solve(J, rhs)), np.linalg.solve(J, rhs), rtol=1e-9,
+                                   atol=1e-12 * np.abs(np.linalg.solve(J, rhs)).max())  # fmt: skip
+
+
+def test_jacobian_uses_closed_form_for_organics_and_autodiff_otherwise():
+    rng = np.random.default_rng(14)
+    model = random_circuit(rng, 5, variant="rectified")
+    state = jnp.asarray(rng.normal(size=10))
+    np.testing.assert_array_equal(np.asarray(jacobian(model, state)), np.asarray(jacobian_closed_form(model, state)))
+    custom_gate = ORGaNICs(z=np.ones(4), a_plus=lambda a: sqrt_relu(a))
+    x = jnp.linspace(0.1, 0.8, 8)
+    np.testing.assert_allclose(
+        np.asarray(jacobian(custom_gate, x)), np.asarray(jax.jacfwd(lambda v: custom_gate.vector_field(0.0, v))(x))
+    )
 
 
 def test_uniform_pool_requires_constant_pool_and_tau_a():

@@ -148,8 +148,24 @@ def first_order_fixed_point(model: ORGaNICs, tol: float = DEFAULT_TOLERANCE) -> 
     x0 = normalization_fixed_point(model, tol).state
     identity_model = eqx.tree_at(lambda m: m.W_r, model, jnp.eye(model.n, dtype=x0.dtype))
     J0 = jacobian(identity_model, x0)
-    x1 = -jnp.linalg.solve(J0, model.vector_field(0.0, x0))
+    x1 = -_solve_diagonal_y_blocks(J0, model.vector_field(0.0, x0))
     return _finish(model, x0 + x1, tol, 0)
+
+
+def _solve_diagonal_y_blocks(J: Array, rhs: Array) -> Array:
+    """Solve ``J x = rhs`` for a ``2n x 2n`` Jacobian whose ``J_yy`` and ``J_ya`` blocks are diagonal.
+
+    Such is the Jacobian of every ORGaNICs variant at ``W_r = I`` (the gate of ``y_i`` and its
+    recurrent drive depend on ``y_i`` and ``a_i`` alone). Eliminating ``y = (f - j_ya * alpha) / j_yy``
+    leaves the ``n x n`` Schur complement ``(J_aa - J_ay D(j_ya / j_yy)) alpha = g - J_ay (f / j_yy)``
+    (``rhs = (f, g)``): one ``n``-dimensional factorization instead of a ``2n``-dimensional one.
+    """
+    n = J.shape[-1] // 2
+    j_yy, j_ya = jnp.diagonal(J[:n, :n]), jnp.diagonal(J[:n, n:])
+    J_ay, J_aa = J[n:, :n], J[n:, n:]
+    f, g = rhs[:n], rhs[n:]
+    alpha = jnp.linalg.solve(J_aa - J_ay * (j_ya / j_yy)[None, :], g - J_ay @ (f / j_yy))
+    return jnp.concatenate([(f - j_ya * alpha) / j_yy, alpha])
 
 
 def _require_main(model, name: str) -> None:
