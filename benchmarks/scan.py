@@ -101,12 +101,24 @@ class StageTimer:
 
 
 def run(spec: ScanSpec, path: Path) -> dict:
+    """One scan into ``path``; CPU times of the whole run and of its once-per-scan store work.
+
+    The store work done once per scan whatever its size (creating the store before the first
+    block, opening the finished dataset after the last) is timed separately, so that the
+    production estimate scales only the per-trial cost."""
     shutil.rmtree(path, ignore_errors=True)
+    marks = {}
     with StageTimer() as stages:
         wall, cpu = time.perf_counter(), time.process_time()
-        ds = run_scan(spec, path).load()
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return {"ds": ds, "wall": wall, "cpu": cpu, "stages": stages}
+        ds = run_scan(
+            spec,
+            path,
+            on_start=lambda *_: marks.setdefault("opened", time.process_time()),
+            on_block=lambda _: marks.__setitem__("written", time.process_time()),
+        ).load()
+        wall, end = time.perf_counter() - wall, time.process_time()
+    once = (marks["opened"] - cpu) + (end - marks["written"])
+    return {"ds": ds, "wall": wall, "cpu": end - cpu, "once": once, "stages": stages}
 
 
 def main() -> None:
@@ -145,15 +157,20 @@ def main() -> None:
     for stage in ("integration", "newton", "polish", "spectrum"):
         print(f"  {stage:<12}{stages.seconds[stage]:>7.2f} s  ({stages.trials[stage]} trial-evaluations, "
               f"{1e3 * stages.seconds[stage] / max(stages.trials[stage], 1):.1f} ms each)")  # fmt: skip
-    print(f"  {'other':<12}{other:>7.2f} s  (draws, W_r spectral radius, first-order start, store writes)")
+    print(f"  {'other':<12}{other - warm['once']:>7.2f} s  (draws, W_r spectral radius, first-order start, "
+          "block writes)")  # fmt: skip
+    print(f"  {'once':<12}{warm['once']:>7.2f} s  (creating the store, opening the finished dataset: once per scan)")
     per_trial = warm["cpu"] / trials
+    marginal = (warm["cpu"] - warm["once"]) / trials
     print()
     print(f"dense eig of the {2 * spec.n} x {2 * spec.n} Jacobian (numpy, median): {1e3 * floor:.1f} ms CPU")
     print(f"CPU per trial / eig floor: {per_trial / floor:.1f}x   (goal <= 2x)")
     print(f"research code / organics CPU per trial: {RESEARCH_CPU_PER_TRIAL / per_trial:.1f}x   (goal >= 30x, "
           f"i.e. <= {1e3 * RESEARCH_CPU_PER_TRIAL / 30:.0f} ms)")  # fmt: skip
+    print(f"CPU per trial without the once-per-scan store work: {1e3 * marginal:.1f} ms "
+          f"({marginal / floor:.1f}x the eig floor, {RESEARCH_CPU_PER_TRIAL / marginal:.1f}x fewer than the research code)")  # fmt: skip
     if spec.n == 100:
-        hours = per_trial * PRODUCTION_TRIALS / 3600
+        hours = (marginal * PRODUCTION_TRIALS + warm["once"]) / 3600
         print(f"production grid ({PRODUCTION_TRIALS:,} trials) estimate: {hours:.0f} CPU-hours   (goal < 16; "
               f"research code 450-500)")  # fmt: skip
 
