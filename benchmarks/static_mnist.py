@@ -15,6 +15,8 @@ For every model and seed the script prints and stores the test accuracy at the b
 epoch, the best epoch and the mean wall time per epoch (training steps, validation and diagnostics;
 this machine, float64); then the mean and sample standard deviation over seeds. Runs already in
 ``--out`` are resumed (see :func:`organics.nn.train.train`). JSON summary: ``<out>/summary.json``.
+``benchmarks/fixed_point_speed.py`` times the pieces of an ``fp80`` epoch (training step, forward pass,
+diagnostics) against the MLP's step, e.g. on a finished run of this script (``--run <out>/fp80/seed0``).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ def config(model: str, epochs: int, limit: int | None, data_dir: str | None) -> 
         name, hidden = "organics-fp", ORGANICS_SIZES[model]
     else:
         name = "mlp"
-        hidden = matched_mlp_width("organics-fp", input_size=INPUT_SIZE, n_classes=N_CLASSES, hidden=ORGANICS_SIZES["fp80"])
+        hidden = matched_mlp_width(
+            "organics-fp", input_size=INPUT_SIZE, n_classes=N_CLASSES, hidden=ORGANICS_SIZES["fp80"]
+        )
     return TrainConfig(model=name, task="static-mnist", hidden=hidden, epochs=epochs, batch_size=256,
                        learning_rate=1e-3, weight_decay=1e-5, data_dir=data_dir, limit=limit,
                        embedding=True)  # fmt: skip

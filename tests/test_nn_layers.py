@@ -11,7 +11,8 @@ import pytest
 import organics  # noqa: F401  (enables float64)
 from organics.fixed_points import algorithm1
 from organics.models import ORGaNICs
-from organics.nn.layers import ORGaNICsCell, ORGaNICsFixedPoint, ORGaNICsRNN
+from organics.nn import layers
+from organics.nn.layers import BATCHINGS, CHUNK, ORGaNICsCell, ORGaNICsFixedPoint, ORGaNICsRNN
 from organics.nn.models import MODELS, RNN_W_R_NOISE, SEQUENCE_MODELS, build_classifier, stability_diagnostics
 
 M, N = 4, 6
@@ -87,6 +88,110 @@ def test_implicit_gradient_equals_unrolled_gradient():
         scale = float(jnp.max(jnp.abs(g_u)))
         assert scale > 0
         assert float(jnp.max(jnp.abs(g_i - g_u))) <= 1e-6 * scale
+
+
+# 37 inputs (more than a chunk, not a multiple of it) of very different sizes: 9 to 30 updates
+SPREAD = jax.random.normal(jax.random.key(20), (37, M)) * jnp.linspace(0.2, 3.0, 37)[:, None]
+WEIGHTS = jnp.sin(jnp.arange(N) + 1.0)
+
+
+@pytest.mark.parametrize("batching", BATCHINGS)
+def test_batched_solve_and_gradient_match_example_by_example(batching):
+    layer = perturbed_layer(2, max_iter=30, tol=1e-12, learn_sigma=True, batching=batching)
+    batched = eqx.filter_jit(lambda lay, xs: jax.vmap(lay.solve)(xs))(layer, SPREAD)
+    single = eqx.filter_jit(lambda lay, xs: jax.lax.map(lay.solve, xs))(layer, SPREAD)  # no batching rule
+    iterations = np.asarray(single.iterations)
+    assert SPREAD.shape[0] > CHUNK and iterations.min() < 15 and iterations.max() == 30
+    assert 0 < int(np.sum(~np.asarray(single.converged))) < 10  # a few examples stop at the cap
+    np.testing.assert_array_equal(batched.iterations, iterations)
+    np.testing.assert_array_equal(batched.converged, single.converged)
+    np.testing.assert_allclose(batched.y, single.y, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(batched.a, single.a, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(batched.residual, single.residual, atol=1e-10)  # rounding-level residuals differ
+    nested = eqx.filter_jit(lambda lay, xs: jax.vmap(jax.vmap(lay.solve))(xs))(layer, SPREAD[:36].reshape(2, 18, M))
+    np.testing.assert_array_equal(nested.iterations.reshape(-1), iterations[:36])
+    np.testing.assert_allclose(nested.y.reshape(36, N), single.y[:36], rtol=1e-12, atol=1e-15)
+
+    grads_batched, grads_single = (
+        jax.tree.leaves(eqx.filter_jit(eqx.filter_grad(lambda lay: jnp.sum(WEIGHTS * apply(lay, SPREAD))))(layer))
+        for apply in (lambda lay, xs: jax.vmap(lay)(xs), lambda lay, xs: jax.lax.map(lay, xs))
+    )
+    assert len(grads_batched) == 6
+    for g_b, g_s in zip(grads_batched, grads_single):
+        assert float(jnp.max(jnp.abs(g_s))) > 0
+        np.testing.assert_allclose(g_b, g_s, rtol=1e-10, atol=1e-12 * float(jnp.max(jnp.abs(g_s))))
+
+
+def test_implicit_gradient_matches_finite_differences():
+    layer = perturbed_layer(2, max_iter=100, tol=1e-13, learn_sigma=True)
+    assert bool(jnp.all(eqx.filter_jit(lambda lay: jax.vmap(lay.solve)(SPREAD).converged)(layer)))
+    params, static = eqx.partition(layer, eqx.is_inexact_array)
+    leaves, treedef = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.key(21), len(leaves))
+    direction = jax.tree.unflatten(treedef, [jax.random.normal(k, leaf.shape) for k, leaf in zip(keys, leaves)])
+
+    @eqx.filter_jit
+    def loss(p):
+        return jnp.sum(WEIGHTS * jax.vmap(eqx.combine(p, static))(SPREAD))
+
+    grad = eqx.filter_jit(jax.grad(loss))(params)
+    directional = sum(float(jnp.sum(g * d)) for g, d in zip(jax.tree.leaves(grad), jax.tree.leaves(direction)))
+    h = 1e-5
+    shifted = [jax.tree.map(lambda p, d, t=t: p + t * d, params, direction) for t in (h, -h)]
+    central = (float(loss(shifted[0])) - float(loss(shifted[1]))) / (2 * h)
+    assert abs(directional) > 1e-3
+    assert directional == pytest.approx(central, rel=1e-6)
+
+
+@pytest.mark.parametrize("gate", ["sqrt", "linear"])
+def test_explicit_update_vjp_equals_autodiff(gate):
+    # the backward's hand-written transpose of Algorithm 1's update against JAX's vjp of the update itself,
+    # with some a <= 0 (the kinks of [a]+ and sqrt([a]+))
+    rng = np.random.default_rng(3)
+    W_r, W = jnp.asarray(np.eye(N) + 0.4 * rng.normal(size=(N, N))), jnp.asarray(rng.uniform(0.1, 1.0, (N, N)))
+    theta = (W_r, W, *(jnp.asarray(rng.uniform(0.5, 1.5, N)) for _ in range(2)), jnp.asarray(rng.normal(size=N)),
+             jnp.asarray(rng.uniform(0.0, 1.0, N)))  # fmt: skip
+    a = np.r_[rng.uniform(0.1, 2.0, N - 2), -0.3, 0.0]
+    state, w = jnp.asarray(np.r_[rng.normal(size=N), a]), jnp.asarray(rng.normal(size=2 * N))
+    new, pull = jax.vjp(lambda s, t: layers._algorithm1_update(s, t, gate), state, theta)
+    state_bar, theta_bar = pull(w)
+    lin = layers._linearize_update(state, theta, gate)
+    np.testing.assert_allclose(lin.y, new[:N], rtol=1e-13)
+    np.testing.assert_allclose(layers._state_vjp(w, lin, W), state_bar, rtol=1e-12, atol=1e-14)
+    for mine, reference in zip(layers._parameter_vjp(w, lin, theta), theta_bar, strict=True):
+        assert float(jnp.max(jnp.abs(reference))) > 0
+        np.testing.assert_allclose(mine, reference, rtol=1e-12, atol=1e-14)
+
+
+def test_line7_solve_pivots_and_differentiates_like_a_plain_solve():
+    rng = np.random.default_rng(4)
+    matrix = rng.normal(size=(7, 7))
+    matrix[0, 0] = 1e-14  # needs a row exchange
+    matrix, rhs = jnp.asarray(matrix), jnp.asarray(rng.normal(size=7))
+    np.testing.assert_allclose(layers._line7_solve(matrix, rhs), np.linalg.solve(matrix, rhs), rtol=1e-12)
+    tangents = (jnp.asarray(rng.normal(size=(7, 7))), jnp.asarray(rng.normal(size=7)))
+    _, mine = jax.jvp(layers._line7_solve, (matrix, rhs), tangents)
+    _, reference = jax.jvp(jnp.linalg.solve, (matrix, rhs), tangents)
+    np.testing.assert_allclose(mine, reference, rtol=1e-11)
+
+
+@pytest.mark.parametrize("size", [1, 5, CHUNK, 37])
+def test_compacted_loop_updates_each_example_until_it_stops(size):
+    # x_i <- x_i / d (d shared) until x_i < t_i (t_i per example), at most 9 times: k_i = min(9, ceil(log_d(x_i/t_i)))
+    rng = np.random.default_rng(size)
+    x0, thresholds, divisor = rng.uniform(1.0, 1e4, size), rng.uniform(0.5, 2.0, size), 3.0
+    already = np.arange(size) % 7 == 3  # some examples start finished
+    expected_k = np.where(already, 0, np.minimum(9, np.ceil(np.log(x0 / thresholds) / np.log(divisor)))).astype(int)
+
+    def step(x, data):
+        t, d = data
+        return x / d, x[:, 0] / d < t
+
+    run = jax.jit(lambda x, done, t: layers._compacted_loop(step, x, done, (t, divisor), (True, False), 9))
+    x, k, done = run(jnp.asarray(x0)[:, None], jnp.asarray(already), jnp.asarray(thresholds))
+    np.testing.assert_array_equal(k, expected_k)
+    np.testing.assert_allclose(x[:, 0], x0 / divisor**expected_k, rtol=1e-14)
+    np.testing.assert_array_equal(done, already | (x0 / divisor**expected_k < thresholds))
 
 
 def test_identity_recurrence_start_is_exact_and_W_init_scales_the_pool():
@@ -331,6 +436,8 @@ def test_bad_input_is_rejected():
         build_classifier("mlp", input_size=1, n_classes=2, hidden=4, key=key, gate="sqrt")
     with pytest.raises(ValueError, match="gate must be one of"):
         build_classifier("organics-fp", input_size=1, n_classes=2, hidden=4, key=key, gate="cube")
+    with pytest.raises(ValueError, match="batching must be one of"):
+        build_classifier("organics-fp", input_size=1, n_classes=2, hidden=4, key=key, batching="loop")
     with pytest.raises(ValueError, match="readout must be one of"):
         build_classifier("organics-rnn", input_size=1, n_classes=2, hidden=4, key=key, readout="logit")
     with pytest.raises(ValueError, match="variant must be one of"):

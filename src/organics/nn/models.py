@@ -72,7 +72,7 @@ OPTIONS: dict[str, frozenset[str]] = {
         }
     ),
     "organics-fp": frozenset(
-        {"readout", "depth", "max_iter", "tol", "gradient", "gate", "sigma", "learn_sigma", "W_init"}
+        {"readout", "depth", "max_iter", "tol", "gradient", "batching", "gate", "sigma", "learn_sigma", "W_init"}
     ),
     "lstm": frozenset(),
     "gru": frozenset(),
