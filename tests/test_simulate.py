@@ -356,3 +356,36 @@ def test_numerical_oscillation_at_a_weakly_damped_focus_is_not_a_limit_cycle():
     )
     assert int(verdict.outcome) == STABLE_FIXED_POINT
     assert -0.01 < float(verdict.leading_real_tau) < 0 and int(verdict.n_chunks) > 2
+
+
+_REPEATED_CLASSIFICATION = """
+import numpy as np
+import organics
+from organics import ORGaNICs
+from organics.connectivity import input_drive, recurrent_matrix
+from organics.simulate import classify_trajectory
+
+model = ORGaNICs(z=input_drive(100, "delocalized", 0.01),
+                 W_r=recurrent_matrix(2, 100, ensemble="goe_symmetric", delta=2.5), sigma=0.1)
+for _ in range(3):
+    verdict = classify_trajectory(model, np.zeros(200), max_chunks=25, rtol=1e-6, atol=1e-8, n_samples=500,
+                                  polish_distance=1e-4)
+    print(int(verdict.outcome))
+"""
+
+
+def test_repeated_batched_spectra_do_not_deadlock():
+    """The classification above, three times in a fresh process. With jaxlib 0.10.2 (now excluded in
+    pyproject.toml) the second call hung for good on 2 cores: two vmapped LAPACK calls each blocked one of the
+    two intra-op pool threads waiting for chunks queued on the same pool."""
+    import subprocess
+    import sys
+
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", _REPEATED_CLASSIFICATION], capture_output=True, text=True, timeout=240
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("three classifications did not finish in 240 s: the XLA CPU thread pool is deadlocked")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == [str(STABLE_FIXED_POINT)] * 3

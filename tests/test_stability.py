@@ -424,10 +424,6 @@ def _draw_parameters(rng, batch, n_max=N_MAX):
     return sizes, {k: jnp.asarray(v) for k, v in params.items()}
 
 
-# Each stage is jitted on its own: on CPU, jaxlib 0.10.x can deadlock when two large batched LAPACK
-# calls run concurrently in one graph (see organics.stability._after).
-
-
 @eqx.filter_jit
 def _circuits(params, variant):
     def one(params):

@@ -5,13 +5,14 @@ Importing the package
 * switches JAX to float64 (``jax_enable_x64``): every analysis (fixed points, Jacobians,
   spectra) is done in double precision;
 * adds ``--xla_cpu_multi_thread_eigen=false`` to ``XLA_FLAGS`` unless that flag is already set,
-  before JAX starts its CPU backend. Measured on the 2-core development machine (jaxlib 0.10.2,
-  ``benchmarks/xla_flags.py``): a jitted batch of dense eigendecompositions ran 2-4x faster with
-  the flag, batched matrix products at the same speed. The flag is also the
-  known workaround for hangs of XLA's intra-op thread pool; one such hang (concurrent vmapped
-  LAPACK calls) was seen here without it, but it was intermittent and has no reliable
-  reproducer. Set ``XLA_FLAGS`` yourself (before importing ``organics`` or running any JAX
-  computation) to override it.
+  before JAX starts its CPU backend: XLA's own kernels then run single-threaded and parallelism
+  comes from batching. Measured on the 2-core development machine with ``benchmarks/xla_flags.py``
+  (fastest of 3, jaxlib 0.9.2): batched matrix products 1.11x faster with the flag, batched
+  matrix-vector products 0.99x, a batch of 32 eigendecompositions 0.90x; the scan benchmark's warm
+  cost per trial is the same either way within run-to-run noise (about 10 %). Set ``XLA_FLAGS``
+  yourself (before importing ``organics`` or running any JAX computation) to override it. The flag
+  does not prevent the LAPACK thread-pool deadlock of jaxlib 0.10.x; those versions are excluded
+  (``docs/installation.md``).
 """
 
 import os

@@ -21,13 +21,6 @@ Contents
 
 Everything is pure JAX and takes one model/state; batch with ``eqx.filter_vmap``. Checks that
 need concrete values (``W_r = I``, no custom ``a_plus``) are skipped for traced values.
-
-CPU note (jaxlib 0.10.x): a *batched* LAPACK call (``eig``, ``eigh``, ``qr``, triangular
-solves under ``vmap``) fans its batch out on XLA's intra-op thread pool and blocks until done;
-when XLA runs several such calls concurrently they can exhaust a small pool and hang forever
-(observed on 2 cores with batches of a few hundred). The LAPACK calls inside each function here
-are serialized (see ``_after``); when jitting several of these functions together over large
-batches, jit them separately instead.
 """
 
 from __future__ import annotations
@@ -101,20 +94,6 @@ def _pool_rate(y: Array, p: float, variant: str) -> tuple[Array, Array]:
     if variant == "main":
         return abs_pow(y, p), d_abs_pow(y, p)
     return relu_pow(y, p), d_relu_pow(y, p)
-
-
-def _after(value: Array, dependency: Array) -> Array:
-    """``value``, made data-dependent on ``dependency`` (NaN where ``dependency`` is not finite).
-
-    Used to serialize the LAPACK calls inside one function: on CPU, jaxlib 0.10.x splits a batched
-    (vmapped) LAPACK call into chunks on XLA's intra-op thread pool and blocks waiting for them, so
-    independent LAPACK calls that XLA runs concurrently can exhaust a small pool and deadlock.
-    (``lax.optimization_barrier`` does not order them: XLA:CPU drops it.) The NaN propagation is
-    harmless where it is used: a non-finite ``dependency`` already invalidates the result.
-    Independent LAPACK calls in *different* functions jitted together can still run concurrently;
-    with large vmapped batches on a small machine, jit such functions separately.
-    """
-    return jnp.where(jnp.all(jnp.isfinite(dependency)), value, jnp.nan)
 
 
 def _require_default_gate(model: ORGaNICs, name: str) -> None:
@@ -528,7 +507,7 @@ def lyapunov_diagonal_stability(B: ArrayLike) -> LDSResult:
     # cheaper to compile under jit/vmap than jnp.linalg.solve).
     Q, R = jnp.linalg.qr(B)
     r = jax.scipy.linalg.solve_triangular(R, Q.T @ ones, lower=False)
-    q = Q @ jax.scipy.linalg.solve_triangular(R, _after(ones, r), lower=False, trans="T")
+    q = Q @ jax.scipy.linalg.solve_triangular(R, ones, lower=False, trans="T")
     finite = jnp.all(jnp.isfinite(r)) & jnp.all(jnp.isfinite(q))
     constructive = z_matrix & finite & jnp.all(r > 0) & jnp.all(q > 0)
     ratio = jnp.where(constructive, q / jnp.where(constructive, r, 1.0), ones)
@@ -539,7 +518,7 @@ def lyapunov_diagonal_stability(B: ArrayLike) -> LDSResult:
     scale = 1.0 / jnp.sqrt(jnp.where(diagonal > 0, diagonal, 1.0))
     scaled = scale[:, None] * symmetric * scale[None, :]
     min_scaled = jnp.where(positive_diagonal, jnp.linalg.eigvalsh(scaled)[0], jnp.min(diagonal))
-    min_eig = jnp.linalg.eigvalsh(_after(symmetric, min_scaled))[0]
+    min_eig = jnp.linalg.eigvalsh(symmetric)[0]
     certified = jnp.all(T > 0) & positive_diagonal & (min_scaled > 0)
     return LDSResult(certified=certified, T=T, min_eigenvalue=min_eig, min_scaled_eigenvalue=min_scaled)
 

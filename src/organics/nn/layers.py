@@ -42,6 +42,7 @@ from typing import Literal, NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
 from .. import _validation as check
@@ -499,12 +500,8 @@ def _adjoint_batch(g: Array, state: Array, args: tuple, batched: tuple, gate: st
     axes = _in_axes(batched)
 
     def linearize(g_i, state_i, theta):
-        # One linearization of the update (one LU factorization) serves the adjoint loop and the parameter
-        # cotangent, and it waits for ``g`` (the state is NaN where ``g`` is not finite, which already spoils
-        # the gradient): on CPU, jaxlib 0.10 runs a batched LAPACK call as chunks on XLA's intra-op pool and
-        # blocks on them, so a factorization that XLA schedules concurrently with another layer's or this
-        # layer's solves can deadlock a small pool (seen: two ORGaNICs layers, batch 256, 2 cores).
-        return _linearize_update(jnp.where(jnp.all(jnp.isfinite(g_i)), state_i, jnp.nan), theta, gate)
+        # One linearization of the update (one LU factorization) serves the adjoint loop and the parameter cotangent.
+        return _linearize_update(state_i, theta, gate)
 
     lin = jax.vmap(linearize, in_axes=(0, 0, axes))(g, state, args)
 
@@ -710,7 +707,7 @@ class ORGaNICsCell(eqx.Module):
         bounds = tuple(float(c) for c in dt_tau_max)
         if len(bounds) != 4 or not all(0.0 < c <= 1.0 for c in bounds):
             raise ValueError(f"dt_tau_max must be 4 numbers in (0, 1] (for y, a, b, b0); got {dt_tau_max!r}")
-        p_init = (p_init,) * 4 if jnp.ndim(p_init) == 0 else tuple(p_init)
+        p_init = (p_init,) * 4 if np.ndim(p_init) == 0 else tuple(p_init)
         if len(p_init) != 4:
             raise ValueError(f"p_init must be a number or 4 numbers (for y, a, b, b0); got {p_init!r}")
         check.check_finite("p_init", p_init)

@@ -234,8 +234,7 @@ def _fp_evidence(model: ORGaNICsFPClassifier, x_batch: Array) -> tuple[list[Arra
         )
         converged.append(solution.converged)
         residuals.append(solution.residual)
-        # the next input from this solve: solving the layer again would be an independent batched LAPACK
-        # call that XLA may run concurrently, which can deadlock on CPU (see layers._implicit_backward)
+        # the next input from this solve (not from solving the layer a second time)
         x = _read(solution.y, layer.output)
     return converged, residuals, jacobians
 
