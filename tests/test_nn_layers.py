@@ -456,3 +456,29 @@ def test_matched_mlp_width_gives_the_closest_parameter_count():
               for h in (width - 1, width, width + 1)}  # fmt: skip
     assert counts[width] == 51 * width + 10  # (40 + 1) h + 10 (h + 1)
     assert abs(counts[width] - target) == min(abs(c - target) for c in counts.values())
+
+
+def test_lstm_forget_gate_bias_initialization():
+    """The forget-gate rows of the LSTM bias start at ``forget_bias`` (default 1); the other gates, the weights
+    and the GRU keep Equinox's draw; ``forget_bias=None`` is Equinox's cell unchanged."""
+    hidden, key = 6, jax.random.key(4)
+    default = build_classifier("lstm", input_size=2, n_classes=3, hidden=hidden, key=key)
+    plain = build_classifier("lstm", input_size=2, n_classes=3, hidden=hidden, key=key, forget_bias=None)
+    shifted = build_classifier("lstm", input_size=2, n_classes=3, hidden=hidden, key=key, forget_bias=2.5)
+    forget = slice(hidden, 2 * hidden)
+    np.testing.assert_array_equal(np.asarray(default.cell.bias[forget]), 1.0)
+    np.testing.assert_array_equal(np.asarray(shifted.cell.bias[forget]), 2.5)
+    bound = 1.0 / np.sqrt(hidden)
+    assert np.all(np.abs(np.asarray(plain.cell.bias[forget])) <= bound)
+    others = np.r_[0:hidden, 2 * hidden : 4 * hidden]
+    np.testing.assert_array_equal(np.asarray(default.cell.bias[others]), np.asarray(plain.cell.bias[others]))
+    np.testing.assert_array_equal(np.asarray(default.cell.weight_hh), np.asarray(plain.cell.weight_hh))
+    # zero input, h_0 = 0, c_0 = 1: the first step gives c_1 = sigmoid(b_f) + sigmoid(b_i) tanh(b_g)
+    h, c = default.cell(jnp.zeros(2), (jnp.zeros(hidden), jnp.ones(hidden)))
+    i, f, g, o = np.split(np.asarray(default.cell.bias), 4)
+    sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+    np.testing.assert_allclose(np.asarray(c), sig(f) * 1.0 + sig(i) * np.tanh(g), rtol=1e-12)
+    with pytest.raises(ValueError, match="forget_bias must be a finite number"):
+        build_classifier("lstm", input_size=2, n_classes=3, hidden=hidden, key=key, forget_bias=float("nan"))
+    with pytest.raises(ValueError, match="unknown option"):
+        build_classifier("gru", input_size=2, n_classes=3, hidden=hidden, key=key, forget_bias=1.0)

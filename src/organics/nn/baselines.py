@@ -7,6 +7,12 @@ r"""Baseline classifiers in the same framework as the ORGaNICs models (Equinox, 
 
       (i, f, g, o) = W_ih x_t + W_hh h_{t-1} + bias,   c_t = f c_{t-1} + i g,   h_t = o tanh(c_t)
 
+  Equinox draws every weight and bias uniformly in ``+-1/sqrt(hidden)``; the forget-gate bias then starts
+  at ``forget_bias`` (default 1, the usual LSTM initialization: Gers, Schmidhuber & Cummins 2000;
+  Jozefowicz, Zaremba & Sutskever 2015), so that ``f`` starts near ``sigmoid(1) = 0.73`` and the cell
+  keeps its memory over long sequences from the first step of training. ``forget_bias=None`` keeps
+  Equinox's draw.
+
   GRU::
 
       r = sigmoid(W_ir x + W_hr h + b_r),   u = sigmoid(W_iz x + W_hz h + b_z)
@@ -21,6 +27,7 @@ stability diagnostics (``hidden_states``).
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import equinox as eqx
@@ -40,12 +47,29 @@ class RecurrentClassifier(eqx.Module):
     readout: eqx.nn.Linear
     kind: str = eqx.field(static=True)
 
-    def __init__(self, kind: Literal["lstm", "gru"], input_size: int, hidden: int, n_classes: int, *, key: Array):
+    def __init__(
+        self,
+        kind: Literal["lstm", "gru"],
+        input_size: int,
+        hidden: int,
+        n_classes: int,
+        *,
+        key: Array,
+        forget_bias: float | None = 1.0,
+    ):
         if kind not in RECURRENT_KINDS:
             raise ValueError(f"kind must be one of {RECURRENT_KINDS}; got {kind!r}")
+        if forget_bias is not None and not math.isfinite(forget_bias):
+            raise ValueError(f"forget_bias must be a finite number or None; got {forget_bias!r}")
         k_cell, k_out = jax.random.split(key)
-        cell_type = eqx.nn.LSTMCell if kind == "lstm" else eqx.nn.GRUCell
-        self.cell = cell_type(input_size, hidden, key=k_cell)
+        if kind == "lstm":
+            cell = eqx.nn.LSTMCell(input_size, hidden, key=k_cell)
+            if forget_bias is not None:  # gates are stacked (i, f, g, o): the forget gate is rows hidden..2*hidden
+                bias = cell.bias.at[hidden : 2 * hidden].set(forget_bias)
+                cell = eqx.tree_at(lambda c: c.bias, cell, bias)
+            self.cell = cell
+        else:
+            self.cell = eqx.nn.GRUCell(input_size, hidden, key=k_cell)
         self.readout = eqx.nn.Linear(hidden, n_classes, key=k_out)
         self.kind = kind
 

@@ -16,7 +16,8 @@ models (:data:`SEQUENCE_MODELS`) take ``x`` of shape ``(T, input_size)``, static
   than 1 and the logits start tiny; Adam (learning rate 1e-3) then needs many steps to grow the readout.
   Measured (static MNIST pixels, 5,000 examples, hidden 80, 3 epochs of 20 steps): validation accuracy
   77 % (loss 2.14) with ``W = 1`` and 91 % (loss 0.32) with ``W = 1/hidden``.
-* ``"lstm"``, ``"gru"`` -- :class:`~organics.nn.baselines.RecurrentClassifier` (``hidden`` units).
+* ``"lstm"``, ``"gru"`` -- :class:`~organics.nn.baselines.RecurrentClassifier` (``hidden`` units; LSTM option
+  ``forget_bias``, the initial forget-gate bias, default 1).
 * ``"mlp"`` -- :class:`~organics.nn.baselines.MLPClassifier` (``depth`` ReLU layers of width ``hidden``).
 
 The linear readouts are ``equinox.nn.Linear`` (``logits = A h + c``).
@@ -74,7 +75,7 @@ OPTIONS: dict[str, frozenset[str]] = {
     "organics-fp": frozenset(
         {"readout", "depth", "max_iter", "tol", "gradient", "batching", "gate", "sigma", "learn_sigma", "W_init"}
     ),
-    "lstm": frozenset(),
+    "lstm": frozenset({"forget_bias"}),
     "gru": frozenset(),
     "mlp": frozenset({"depth"}),
 }
@@ -194,7 +195,7 @@ def build_classifier(name: str, *, input_size: int, n_classes: int, hidden: int,
         options = {"W_init": 1.0 / hidden, **options}
         return ORGaNICsFPClassifier(input_size, hidden, n_classes, key=key, **options)
     if name in ("lstm", "gru"):
-        return RecurrentClassifier(name, input_size, hidden, n_classes, key=key)
+        return RecurrentClassifier(name, input_size, hidden, n_classes, key=key, **options)
     return MLPClassifier(input_size, hidden, n_classes, key=key, **options)
 
 
