@@ -499,11 +499,8 @@ def _adjoint_batch(g: Array, state: Array, args: tuple, batched: tuple, gate: st
     for each row of ``g`` and ``state``; the leaves of ``args`` flagged in ``batched`` have a leading batch axis."""
     axes = _in_axes(batched)
 
-    def linearize(g_i, state_i, theta):
-        # One linearization of the update (one LU factorization) serves the adjoint loop and the parameter cotangent.
-        return _linearize_update(state_i, theta, gate)
-
-    lin = jax.vmap(linearize, in_axes=(0, 0, axes))(g, state, args)
+    # One linearization of the update (one LU factorization) serves the adjoint loop and the parameter cotangent.
+    lin = jax.vmap(lambda state_i, theta: _linearize_update(state_i, theta, gate), in_axes=(0, axes))(state, args)
 
     def step(w, rows):
         g_rows, lin_rows, W = rows
