@@ -117,6 +117,52 @@ def test_dynamic_gains_reduce_to_fixed_gains():
     np.testing.assert_allclose(f[2 * n :], 0.0, atol=1e-12)
 
 
+@pytest.mark.parametrize("variant", organics.VARIANTS)
+@pytest.mark.parametrize("p", [2.0, 1.5])
+def test_uniform_pool_vector_field_equals_the_dense_pool(variant, p):
+    """``with_uniform_pool`` computes ``W @ v`` as ``w sum(v)``: the equations of the dense W = w 1 1^T."""
+    rng = np.random.default_rng(3)
+    kw = random_parameters(rng, 7) | dict(W=np.full((7, 7), 0.8))
+    dense = ORGaNICs(**kw, variant=variant, p=p)
+    pooled = dense.with_uniform_pool()
+    assert pooled.uniform_pool and not dense.uniform_pool
+    y, a = rng.normal(size=7), rng.normal(size=7)
+    dy, da = reference_rates(kw, y, a, variant, p)
+    f = np.asarray(jax.jit(lambda s: pooled.vector_field(0.0, s))(pooled.join_state(y, a)))
+    np.testing.assert_allclose(f, np.concatenate([dy, da]), rtol=1e-12, atol=1e-12)
+    x = pooled.join_state(y, np.abs(a))
+    np.testing.assert_allclose(jax.jacfwd(lambda s: pooled.vector_field(0.0, s))(x), jacobian(dense, x), rtol=1e-12)
+    custom = ORGaNICs(**kw, variant=variant, p=p, a_plus=lambda a: jnp.sqrt(jnp.maximum(a, 1e-300)))
+    np.testing.assert_allclose(custom.with_uniform_pool().vector_field(0.0, x), custom.vector_field(0.0, x), rtol=1e-12)
+
+
+def test_uniform_pool_in_batches_and_dynamic_gains():
+    zs = jnp.linspace(0.1, 1.0, 4)[:, None] * jnp.ones((4, 5))
+    batch = jax.vmap(lambda z: ORGaNICs(z=z, W_r=0.3 * jnp.ones((5, 5))))(zs)
+    pooled = batch.with_uniform_pool()
+    state = jnp.linspace(-1.0, 1.0, 10)
+    f = eqx.filter_vmap(lambda m: m.vector_field(0.0, state))
+    np.testing.assert_allclose(f(pooled), f(batch), rtol=1e-13)
+
+    rng = np.random.default_rng(4)
+    n, m = 4, 3
+    gains = dict(x=rng.normal(size=m), W_zx=rng.normal(size=(n, m)), W_bx=rng.normal(size=(n, m)),
+                 W_b0x=rng.normal(size=(n, m)), W_by=rng.normal(size=(n, n)))  # fmt: skip
+    dynamic = ORGaNICsDynamicGains(**gains)
+    fast = eqx.tree_at(lambda d: d.circuit, dynamic, dynamic.circuit.with_uniform_pool())
+    x = jnp.concatenate([rng.normal(size=n), rng.uniform(0.1, 1, size=n), rng.uniform(0.2, 0.8, size=2 * n)])
+    np.testing.assert_allclose(fast.vector_field(0.0, x), dynamic.vector_field(0.0, x), rtol=1e-13)
+
+
+def test_uniform_pool_needs_a_concrete_uniform_W():
+    W = np.ones((3, 3))
+    W[0, 2] = 0.5
+    with pytest.raises(ValueError, match="W = w 1 1\\^T"):
+        ORGaNICs(z=np.ones(3), W=W).with_uniform_pool()
+    with pytest.raises(ValueError, match="concrete"):
+        jax.jit(lambda w: ORGaNICs(z=jnp.ones(3), W=w).with_uniform_pool().W)(jnp.ones((3, 3)))
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

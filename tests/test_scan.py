@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
@@ -21,13 +22,13 @@ import organics  # noqa: F401  (float64)
 from organics.connectivity import input_drive, recurrent_matrix
 from organics.fixed_points import first_order_fixed_point
 from organics.models import ORGaNICs
-from organics.scan.engine import Block, run_block, trial_keys
+from organics.scan.engine import MAX_GROUP, Block, group_width, run_block, trial_keys
 from organics.scan.executors import DaskExecutor, dask_client
 from organics.scan.presets import PRESETS
 from organics.scan.runner import run_scan
 from organics.scan.spec import MODELS, RATE_MODELS, ScanSpec, SpecError, dump_config, load_config
 from organics.scan.store import StoreError, open_scan, open_store
-from organics.simulate import DEFAULT_BOUND, DIVERGING, STABLE_FIXED_POINT
+from organics.simulate import DEFAULT_BOUND, DIVERGING, STABLE_FIXED_POINT, auto_group_size
 from organics.theory import critical_delta
 
 #: A small scan that still shows stable, critically slowed and diverging cells.
@@ -101,6 +102,17 @@ def test_spec_round_trips_through_toml_and_dict(tmp_path):
     path.write_text("n = 7\ndeltas = 3\n")
     with pytest.raises(SpecError, match="unknown scan field"):
         load_config(path)
+
+
+def test_group_width_narrows_with_the_circuit_size():
+    """Powers of two from MAX_GROUP (small circuits) down to 2, never above the cache-sized group."""
+    widths = {}
+    for n in (1, 10, 20, 50, 100, 400, 1000):
+        circuits = jax.vmap(lambda s: ORGaNICs(z=s * jnp.ones(n)))(jnp.array([0.5, 1.0]))
+        widths[n] = group_width(circuits, 2, n)
+        assert 2 <= widths[n] <= min(MAX_GROUP, auto_group_size(circuits, 2))
+        assert widths[n] & (widths[n] - 1) == 0
+    assert widths == {1: 16, 10: 8, 20: 8, 50: 4, 100: 4, 400: 2, 1000: 2}
 
 
 def test_presets_are_the_papers_grids():

@@ -276,6 +276,20 @@ def test_slowly_escaping_state_is_not_a_fixed_point():
 # Batch-size independence
 
 
+def test_cycle_statistics_come_from_the_second_chunk_on():
+    """The first chunk (the transient) is not sampled; later chunks measure the oscillation of the trial."""
+    damped = classify_trajectory(dayan_abbott_ei(0.038), np.array([20.0, 20.0]))
+    assert int(damped.outcome) == STABLE_FIXED_POINT and int(damped.n_chunks) >= 2
+    # A decaying oscillation in the last chunk: its period is that of the leading eigenvalue.
+    np.testing.assert_allclose(float(damped.period), 2 * np.pi / float(damped.leading_imag), rtol=1e-3)
+    assert int(damped.n_periods) >= 4
+
+    quick = classify_trajectory(LinearNetwork(np.diag([0.5, -1.0]), np.array([1.0, 2.0]), 0.01), np.array([3.0, -1.0]))
+    assert int(quick.outcome) == STABLE_FIXED_POINT and int(quick.n_chunks) == 1
+    assert float(quick.period) == 0.0 and float(quick.amplitude) == 0.0 and int(quick.n_periods) == 0
+    assert float(quick.period_spread) == np.inf and float(quick.amplitude_drift) == np.inf
+
+
 def test_classify_batch_equals_one_by_one():
     ei = lambda tau_i: dayan_abbott_ei(tau_i)  # noqa: E731
     runaway = lambda m_ee: RateNetwork(

@@ -37,7 +37,7 @@ from jax.typing import ArrayLike
 
 from ._safe import abs_pow, d_abs_pow, d_relu_pow, relu, relu_pow, sqrt_relu
 from ._validation import is_traced
-from .models.organics import ORGaNICs, normalization_rate
+from .models.organics import ORGaNICs, has_uniform_weights, normalization_rate
 
 __all__ = [
     "jacobian",
@@ -189,9 +189,8 @@ def has_uniform_pool(model) -> bool:
     """
     if not isinstance(model, ORGaNICs) or model.a_plus is not None:
         return False
-    W = np.asarray(model.W)
     tau_a = np.asarray(model.tau_a)
-    return bool(np.all(W == W[..., :1, :1]) and np.all(tau_a == tau_a[..., :1]))
+    return has_uniform_weights(model.W) and bool(np.all(tau_a == tau_a[..., :1]))
 
 
 def uniform_pool_eigenvalues(J: ArrayLike) -> Array:

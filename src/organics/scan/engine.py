@@ -47,6 +47,7 @@ variables with the same shapes.
 from __future__ import annotations
 
 import dataclasses
+import math
 from functools import partial
 
 import equinox as eqx
@@ -67,12 +68,27 @@ from .spec import RATE_POWER, ZERO_EPSILON, ScanSpec
 _SYMMETRIC = ("goe_symmetric",)
 
 #: Largest vmap width inside a block: every stage of a block evaluates its trials in groups of exactly
-#: ``min(auto_group_size, MAX_GROUP)`` (the last group padded), so ``jit`` compiles one shape per stage.
+#: :func:`group_width` trials (the last group padded), so ``jit`` compiles one shape per stage.
 #: Padding a nearly empty last group to a power of two instead (``min_bucket=2``) saved 5 % of the warm
 #: time on the benchmark grid but doubled the compilation (the demo scan took 59 s instead of 24 s).
 #: Records are bit-identical whatever the blocking (tests/test_scan.py; at N = 100 the benchmark grid as
 #: one block and as 20 blocks of 4-12 trials, measured with group widths 2 to 16).
 MAX_GROUP = 16
+
+
+def group_width(models, size: int, n: int) -> int:
+    """Trials per vmapped group in a block of ``size`` trials of ``n`` neurons: the largest power of two
+    ``<= 40 / sqrt(n)``, at least 2, at most :data:`MAX_GROUP` and :func:`~organics.simulate.auto_group_size`.
+
+    A vmapped group integrates until its slowest trial is done, so wide groups pay for the spread of
+    step counts between trials; narrow ones pay the per-operation overhead of every solver step, which
+    matters less the larger the circuit. Measured on the benchmark grid (``benchmarks/scan.py``; warm
+    CPU seconds of the whole 200-trial scan on one core of the 2-core machine, median of 2-3 runs):
+    N = 100: width 2 / 4 / 8 / 16 took 2.9 / 2.4 / 2.9 / 3.3 s; N = 50: 4 / 8 / 16 took
+    1.2 / 1.2 / 1.3 s; N = 20: 4 / 8 / 16 took 1.1 / 0.62 / 0.79 s.
+    """
+    width = 1 << max(1, int(math.floor(math.log2(40.0 / math.sqrt(n)))))
+    return max(2, min(width, MAX_GROUP, auto_group_size(models, size)))
 
 #: Tolerances of the adaptive integration of a scan trial. The classifier's decisions do not rest
 #: on the path's accuracy (a fixed point is certified by its velocity, Newton distance and
@@ -275,7 +291,7 @@ def _run_block(spec: ScanSpec, block: Block) -> dict[str, np.ndarray]:
     normalization, first_order = np.asarray(normalization)[:size], np.asarray(first_order)[:size]
     start, radius, abscissa = np.asarray(start)[:size], np.asarray(radius)[:size], np.asarray(abscissa)[:size]
 
-    group = min(auto_group_size(models, size), MAX_GROUP)
+    group = group_width(models, size, n)
     result = classify_batch(
         models,
         start,
