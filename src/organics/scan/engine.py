@@ -90,6 +90,7 @@ def group_width(models, size: int, n: int) -> int:
     width = 1 << max(1, int(math.floor(math.log2(40.0 / math.sqrt(n)))))
     return max(2, min(width, MAX_GROUP, auto_group_size(models, size)))
 
+
 #: Tolerances of the adaptive integration of a scan trial. The classifier's decisions do not rest
 #: on the path's accuracy (a fixed point is certified by its velocity, Newton distance and
 #: spectrum; a limit cycle by 1 % spreads), and on the benchmark grid (benchmarks/scan.py) these
