@@ -940,9 +940,9 @@ def classify_batch(
        computed for trials passing the velocity test, and its eigendecomposition only for
        those also passing the Newton-distance test. A slowly escaping state
        (``Re lambda* >= 0``) is never accepted: it keeps being integrated.
-    3. *Limit cycle*, judged only on the latest chunk and never on the first one (earlier chunks
-       hold the transient, and the first is not even sampled; in the first chunk a single transient period among twenty passes a
-       1 % spread test, as on the Dayan-Abbott pair):
+    3. *Limit cycle*, judged only on the latest chunk and never on the first one, which is not
+       even sampled (earlier chunks hold the transient; in the first chunk a single transient
+       period among twenty passes a 1 % spread test, as on the Dayan-Abbott pair):
        observable ``s(t)`` = the state projected on its first principal axis over the chunk,
        computed in a seeded random ``k``-dimensional sketch of the state (``k = min(n_projections, D)``
        orthonormal directions, so ``s`` is in state units and exact PCA for ``D <= k``).
@@ -1074,12 +1074,12 @@ def classify_batch(
     def chunk_fn(chunk_cfg, m, xs, ts, lens, dtmaxs):
         return _chunk_batch(m, xs, ts, lens, dtmaxs, projection, chunk_cfg, group_size)
 
-    uniform_pool = has_uniform_pool(models)
-    if isinstance(models, ORGaNICs) and has_uniform_weights(models.W):
-        models = models.with_uniform_pool()  # every stage: the pool in O(n), not O(n^2)
     # Host copies of the circuits' arrays: every stage gathers its active trials from them with NumPy
     # indexing (measured: jax indexing of the device arrays was a quarter of a warm scan block's time).
     models = jax.tree.map(lambda leaf: np.asarray(leaf) if eqx.is_array(leaf) else leaf, models)
+    uniform_pool = has_uniform_pool(models)
+    if isinstance(models, ORGaNICs) and has_uniform_weights(models.W):
+        models = models.with_uniform_pool()  # every stage: the pool in O(n), not O(n^2)
 
     def newton_fn(m, xs, ts):
         return _newton_batch(m, xs, ts, group_size, uniform_pool)

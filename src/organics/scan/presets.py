@@ -65,7 +65,7 @@ PRESETS: dict[str, ScanSpec] = {
     ),
 }
 PRESET_DESCRIPTIONS: dict[str, str] = {
-    "demo": "N = 50, 8 x 5 cells x 4 trials: stable, critically slowed, unresolved and diverging cells in about a minute",
+    "demo": "N = 50, 8 x 5 cells x 4 trials: stable, critically slowed, unresolved and diverging cells in about 20 s",
     "stabilization-delocalized": "the paper's phase diagram, delocalized input (200 x 200 cells x 100 trials)",
     "stabilization-localized": "the paper's phase diagram, localized input (200 x 200 cells x 100 trials)",
     "critical-slowing": "fine linear Delta grid through the closing gap at |z| = 0.01-0.05, 20 trials, 4000 tau",
