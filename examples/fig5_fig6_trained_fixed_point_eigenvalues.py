@@ -25,10 +25,10 @@ Appendix I.1 (``load_task("static-mnist", embedding=True)``, MNIST IDX files in 
 (the paper: 120 and 60), all 57,000 training images, 4 epochs; the eigenvalues on the first 2,000
 test images. If the MNIST files are absent, the built-in scikit-learn digits (64 pixels, static) are used
 instead, and the script says so. ``--quick``: digits, two layers of 8 neurons, 300 training images,
-2 epochs, batch 64. A run closer to the paper's (which has layers of 120 and 60 neurons; here both
-layers have the same width; the paper does not state the number of epochs) is
+2 epochs, batch 64. A run closer to the paper's (its layers of 120 and 60 neurons; the paper does not
+state the number of epochs) is
 
-    organics train --model organics-fp --task static-mnist --embedding --option depth=2 --hidden 120 \\
+    organics train --model organics-fp --task static-mnist --embedding --hidden 120 --option "widths=[120,60]" \\
         --epochs 20 --weight-decay 1e-5 --out runs/fp-two-layers
 
     python examples/fig5_fig6_trained_fixed_point_eigenvalues.py --out DIR [--quick]

@@ -13,7 +13,14 @@ from organics.fixed_points import algorithm1
 from organics.models import ORGaNICs
 from organics.nn import layers
 from organics.nn.layers import BATCHINGS, CHUNK, ORGaNICsCell, ORGaNICsFixedPoint, ORGaNICsRNN
-from organics.nn.models import MODELS, RNN_W_R_NOISE, SEQUENCE_MODELS, build_classifier, stability_diagnostics
+from organics.nn.models import (
+    MODELS,
+    RNN_W_R_NOISE,
+    SEQUENCE_MODELS,
+    build_classifier,
+    fixed_point_leading_eigenvalues,
+    stability_diagnostics,
+)
 
 M, N = 4, 6
 
@@ -210,6 +217,29 @@ def test_identity_recurrence_start_is_exact_and_W_init_scales_the_pool():
     np.testing.assert_allclose(np.asarray(classifier.layers[0].W), 1.0 / N)
     with pytest.raises(ValueError, match="W_init"):
         ORGaNICsFixedPoint(M, N, key=jax.random.key(0), W_init=0.0)
+
+
+def test_fixed_point_classifier_layer_widths():
+    # Table 5's cascade of layers of different widths: each layer reads the previous one's rates
+    classifier = build_classifier("organics-fp", input_size=M, n_classes=3, hidden=6, key=jax.random.key(3),
+                                  widths=[6, 4])  # fmt: skip
+    assert [layer.W_r.shape for layer in classifier.layers] == [(6, 6), (4, 4)]
+    assert classifier.layers[1].W_zx.shape == (4, 6) and classifier.readout.weight.shape == (3, 4)
+    np.testing.assert_allclose(np.asarray(classifier.layers[0].W), 1.0 / 6)  # default W_init: 1 / width
+    np.testing.assert_allclose(np.asarray(classifier.layers[1].W), 1.0 / 4)
+    x = INPUTS[0]
+    rates = classifier.layers[0](x)
+    np.testing.assert_allclose(classifier(x), classifier.readout(classifier.layers[1](rates)), rtol=1e-13)
+    leading, converged = fixed_point_leading_eigenvalues(classifier, INPUTS)
+    assert leading.shape == converged.shape == (2, len(INPUTS)) and np.all(leading < 0)
+    same = build_classifier("organics-fp", input_size=M, n_classes=3, hidden=6, key=jax.random.key(3), depth=2)
+    assert [layer.W_r.shape for layer in same.layers] == [(6, 6), (6, 6)]
+    for bad, match in (([4, 6], "widths\\[0\\] must equal hidden"), ([6, 0], "widths must be"), ([], "widths must be")):
+        with pytest.raises(ValueError, match=match):
+            build_classifier("organics-fp", input_size=M, n_classes=3, hidden=6, key=jax.random.key(3), widths=bad)
+    with pytest.raises(ValueError, match="depth must equal len"):
+        build_classifier("organics-fp", input_size=M, n_classes=3, hidden=6, key=jax.random.key(3), depth=3,
+                         widths=[6, 4])  # fmt: skip
 
 
 def test_gradients_finite_at_rectification_kinks():

@@ -9,7 +9,7 @@ models (:data:`SEQUENCE_MODELS`) take ``x`` of shape ``(T, input_size)``, static
   Defaults chosen for short sequences: see :data:`RNN_DT_TAU_MAX` and :data:`RNN_W_R_NOISE` (override
   with options; ``dt_tau_max=PAPER_DT_TAU_MAX, W_init=1.0, W_r_noise=0.0`` is the paper's Table 7 setting).
 * ``"organics-fp"`` -- :class:`ORGaNICsFPClassifier`: ``depth`` stacked static layers (Eq. 133,
-  :class:`~organics.nn.layers.ORGaNICsFixedPoint`, ``hidden`` neurons each) whose steady-state rates
+  :class:`~organics.nn.layers.ORGaNICsFixedPoint`, ``hidden`` neurons each, or ``widths=[120, 60]``) whose steady-state rates
   ``[y*]+**2`` feed the next layer, then a linear readout (Appendix I.1, Table 5). Default
   ``W_init = 1/hidden`` (Table 4: 1; ``W_init=1.0`` restores it): with ``W = 1`` the pool sums over all
   neurons, so at ``W_r = I`` the rates ``(b z)**2 / (b0**2 sigma**2 + sum_j (b_j z_j)**2)`` add up to less
@@ -73,7 +73,7 @@ OPTIONS: dict[str, frozenset[str]] = {
         }
     ),
     "organics-fp": frozenset(
-        {"readout", "depth", "max_iter", "tol", "gradient", "batching", "gate", "sigma", "learn_sigma", "W_init"}
+        {"readout", "depth", "widths", "max_iter", "tol", "gradient", "batching", "gate", "sigma", "learn_sigma", "W_init"}
     ),
     "lstm": frozenset({"forget_bias"}),
     "gru": frozenset(),
@@ -135,10 +135,13 @@ class ORGaNICsRNNClassifier(eqx.Module):
 
 
 class ORGaNICsFPClassifier(eqx.Module):
-    """``depth`` static ORGaNICs layers (Eq. 133) and a linear readout: ``(m,) -> (n_classes,)``.
+    """Static ORGaNICs layers (Eq. 133) in a cascade and a linear readout: ``(m,) -> (n_classes,)``.
 
-    Hidden layers pass their rates ``[y*]+**2`` on; the last layer's output is the readout's input
-    (``readout="rate"``, the paper, or ``"potential"`` for ``y*``).
+    ``depth`` layers of ``hidden`` neurons each, or layers of the given ``widths`` (a list, first entry
+    ``hidden``; e.g. ``[120, 60]`` for the two-layer model of Table 5). Hidden layers pass their rates
+    ``[y*]+**2`` on; the last layer's output is the readout's input (``readout="rate"``, the paper, or
+    ``"potential"`` for ``y*``). ``W_init`` is the initial value of every entry of each layer's
+    normalization matrix ``W``; default ``1 / width`` of that layer (see the module docstring).
     """
 
     layers: tuple[ORGaNICsFixedPoint, ...]
@@ -151,21 +154,35 @@ class ORGaNICsFPClassifier(eqx.Module):
         n_classes: int,
         *,
         key: Array,
-        depth: int = 1,
+        depth: int | None = None,
+        widths: list[int] | None = None,
         readout: str = "rate",
+        W_init: float | None = None,
         **options,
     ):
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
             raise ValueError(f"depth must be an integer >= 1 (number of ORGaNICs layers); got {depth!r}")
+        if widths is None:
+            widths = [hidden] * (1 if depth is None else depth)
+        else:
+            widths = list(widths)
+            if not widths or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+                raise ValueError(f"widths must be a non-empty list of integers >= 1 (neurons per layer); got {widths!r}")
+            if widths[0] != hidden:
+                raise ValueError(f"widths[0] must equal hidden (the first layer's width); got {widths[0]} and {hidden}")
+            if depth is not None and depth != len(widths):
+                raise ValueError(f"depth must equal len(widths) when both are given; got {depth} and {len(widths)}")
         if readout not in OUTPUTS:
             raise ValueError(f"readout must be one of {OUTPUTS}; got {readout!r}")
-        keys = jax.random.split(key, depth + 1)
-        sizes = [input_size] + [hidden] * depth
+        keys = jax.random.split(key, len(widths) + 1)
+        sizes = [input_size, *widths]
+        last = len(widths) - 1
         self.layers = tuple(
-            ORGaNICsFixedPoint(sizes[i], hidden, key=keys[i], output="rate" if i < depth - 1 else readout, **options)
-            for i in range(depth)
+            ORGaNICsFixedPoint(sizes[i], sizes[i + 1], key=keys[i], output="rate" if i < last else readout,
+                               W_init=1.0 / sizes[i + 1] if W_init is None else W_init, **options)  # fmt: skip
+            for i in range(len(widths))
         )
-        self.readout = eqx.nn.Linear(hidden, n_classes, key=keys[-1])
+        self.readout = eqx.nn.Linear(widths[-1], n_classes, key=keys[-1])
 
     def __call__(self, x: Array) -> Array:
         for layer in self.layers:
@@ -192,7 +209,6 @@ def build_classifier(name: str, *, input_size: int, n_classes: int, hidden: int,
         options = {"dt_tau_max": RNN_DT_TAU_MAX, "W_init": 1.0 / hidden, "W_r_noise": RNN_W_R_NOISE, **options}
         return ORGaNICsRNNClassifier(input_size, hidden, n_classes, key=key, **options)
     if name == "organics-fp":
-        options = {"W_init": 1.0 / hidden, **options}
         return ORGaNICsFPClassifier(input_size, hidden, n_classes, key=key, **options)
     if name in ("lstm", "gru"):
         return RecurrentClassifier(name, input_size, hidden, n_classes, key=key, **options)
