@@ -58,7 +58,11 @@ that the paper's Table 1 implies. Longer training with a lighter penalty and sta
 of that gap (seed 0, full MNIST, an 80-unit scikit-learn MLP, 60 iterations, test accuracy): penalty 1e-3,
 10 epochs: MSE 0.0196, 95.5 % on the raw code and 96.7 % on the standardized code; penalty 1e-3, 30 epochs:
 MSE 0.0101, 95.8 / 97.5 %; penalty 1e-4, 30 epochs: MSE 0.0093, 96.5 / 97.7 %, no code value saturated.
-So the defaults are :data:`AUTOENCODER_EPOCHS` = 30, :data:`AUTOENCODER_CODE_PENALTY` = 1e-4, and the
+The reconstruction error was still falling after 30 epochs, and so was the classification error on the
+code (penalty 1e-4, standardized code, the same probe; validation / test accuracy): 30 epochs: MSE
+0.0093, 97.4 / 97.7 %; 60 epochs: MSE 0.0068, 97.6 / 98.1 %; 100 epochs: MSE 0.0055, 97.8 / 98.0 %
+(5 minutes of one core of the 2-core development CPU). The epoch count was chosen on the validation
+accuracy. So the defaults are :data:`AUTOENCODER_EPOCHS` = 100, :data:`AUTOENCODER_CODE_PENALTY` = 1e-4, and the
 embedding is standardized: each code dimension minus its training-split mean, divided by its training-split
 standard deviation (the paper does not say whether it rescaled the code; a classifier's first layer can
 undo a per-dimension affine map, but Adam from a standard initialization learns faster on unit-scale inputs).
@@ -126,7 +130,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 #: Encoder layer sizes of the autoencoder of Table 3 (the decoder mirrors them).
 AUTOENCODER_SIZES = (784, 360, 120, 40)
 #: Training epochs of the autoencoder (not given in the paper; see the module docstring).
-AUTOENCODER_EPOCHS = 30
+AUTOENCODER_EPOCHS = 100
 #: Weight ``lambda`` of the penalty ``lambda * mean(u**2)`` on the code layer's pre-activations ``u``
 #: (:func:`fit_autoencoder`); keeps the sigmoid code out of saturation (see the module docstring).
 AUTOENCODER_CODE_PENALTY = 1e-4

@@ -11,11 +11,14 @@ models (:data:`SEQUENCE_MODELS`) take ``x`` of shape ``(T, input_size)``, static
 * ``"organics-fp"`` -- :class:`ORGaNICsFPClassifier`: ``depth`` stacked static layers (Eq. 133,
   :class:`~organics.nn.layers.ORGaNICsFixedPoint`, ``hidden`` neurons each, or ``widths=[120, 60]``) whose steady-state rates
   ``[y*]+**2`` feed the next layer, then a linear readout (Appendix I.1, Table 5). Default
-  ``W_init = 1/hidden`` (Table 4: 1; ``W_init=1.0`` restores it): with ``W = 1`` the pool sums over all
+  ``W_init = 1/width`` in each layer (Table 4: 1; ``W_init=1.0`` restores it): with ``W = 1`` the pool sums over all
   neurons, so at ``W_r = I`` the rates ``(b z)**2 / (b0**2 sigma**2 + sum_j (b_j z_j)**2)`` add up to less
   than 1 and the logits start tiny; Adam (learning rate 1e-3) then needs many steps to grow the readout.
   Measured (static MNIST pixels, 5,000 examples, hidden 80, 3 epochs of 20 steps): validation accuracy
-  77 % (loss 2.14) with ``W = 1`` and 91 % (loss 0.32) with ``W = 1/hidden``.
+  77 % (loss 2.14) with ``W = 1`` and 91 % (loss 0.32) with ``W = 1/hidden``. On the 40-d embedding of
+  static MNIST (hidden 80, seed 0, full split, the 30-epoch autoencoder) ``W = 1`` trailed after every
+  one of 6 epochs: validation accuracy 77.7 / 92.2 / 95.2 / 93.0 / 96.8 / 96.9 % against 94.4 / 96.2 /
+  96.6 / 97.1 / 97.2 / 97.4 % with ``W = 1/hidden``.
 * ``"lstm"``, ``"gru"`` -- :class:`~organics.nn.baselines.RecurrentClassifier` (``hidden`` units; LSTM option
   ``forget_bias``, the initial forget-gate bias, default 1).
 * ``"mlp"`` -- :class:`~organics.nn.baselines.MLPClassifier` (``depth`` ReLU layers of width ``hidden``).
