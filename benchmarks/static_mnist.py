@@ -9,7 +9,9 @@ selection on the 3,000 validation images. Models (``--models``):
 
 * ``fp80`` -- one static ORGaNICs layer (Eq. 133) of ``N1 = 80`` neurons and a linear readout;
 * ``fp50`` -- the same with ``N1 = 50``;
-* ``mlp`` -- one ReLU hidden layer whose width makes its parameter count closest to ``fp80``'s.
+* ``fp120-60`` -- the two-layer model of Table 5 (``N1 = 120``, ``N2 = 60``);
+* ``mlp`` -- one ReLU hidden layer whose width makes its parameter count closest to ``fp80``'s;
+* ``mlp-fp120-60`` -- the same, matched to ``fp120-60``.
 
 For every model and seed the script prints and stores the test accuracy at the best validation
 epoch, the best epoch and the mean wall time per epoch (training steps, validation and diagnostics;
@@ -31,27 +33,36 @@ from organics.nn.models import matched_mlp_width
 from organics.nn.train import TrainConfig, train_seeds
 
 INPUT_SIZE, N_CLASSES = 40, 10
-ORGANICS_SIZES = {"fp80": 80, "fp50": 50}
+#: Widths of the ORGaNICs layers of each fixed-point model.
+ORGANICS_WIDTHS = {"fp80": [80], "fp50": [50], "fp120-60": [120, 60]}
+#: The fixed-point model each MLP is matched to in parameter count.
+MLP_MATCHES = {"mlp": "fp80", "mlp-fp120-60": "fp120-60"}
+
+
+def _organics(model: str) -> tuple[int, dict]:
+    """``hidden`` and ``options`` of the fixed-point model ``model``."""
+    widths = ORGANICS_WIDTHS[model]
+    return widths[0], ({"widths": widths} if len(widths) > 1 else {})
 
 
 def config(model: str, epochs: int, limit: int | None, data_dir: str | None) -> TrainConfig:
     """The training configuration of ``model`` (its seed is set per run by ``train_seeds``)."""
-    if model in ORGANICS_SIZES:
-        name, hidden = "organics-fp", ORGANICS_SIZES[model]
+    if model in ORGANICS_WIDTHS:
+        name, (hidden, options) = "organics-fp", _organics(model)
     else:
-        name = "mlp"
-        hidden = matched_mlp_width(
-            "organics-fp", input_size=INPUT_SIZE, n_classes=N_CLASSES, hidden=ORGANICS_SIZES["fp80"]
-        )
+        name, options = "mlp", {}
+        matched_hidden, matched_options = _organics(MLP_MATCHES[model])
+        hidden = matched_mlp_width("organics-fp", input_size=INPUT_SIZE, n_classes=N_CLASSES, hidden=matched_hidden,
+                                   **matched_options)  # fmt: skip
     return TrainConfig(model=name, task="static-mnist", hidden=hidden, epochs=epochs, batch_size=256,
                        learning_rate=1e-3, weight_decay=1e-5, data_dir=data_dir, limit=limit,
-                       embedding=True)  # fmt: skip
+                       embedding=True, options=options)  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="directory of the runs and summary.json")
-    parser.add_argument("--models", nargs="+", default=["fp80", "mlp"], choices=[*ORGANICS_SIZES, "mlp"])
+    parser.add_argument("--models", nargs="+", default=["fp80", "mlp"], choices=[*ORGANICS_WIDTHS, *MLP_MATCHES])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--limit", type=int, default=None, help="examples per split (quick runs)")

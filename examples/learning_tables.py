@@ -15,7 +15,7 @@ selection on validation accuracy, float64):
 
 Settings. Full (13 minutes of CPU time on the 2-core development machine, 19 minutes of wall-clock time
 while other jobs shared it; the first call also trains the autoencoder of each split seed not yet
-cached): Table 1 on static MNIST through the 40-d autoencoder embedding of Appendix I.1 (MNIST IDX
+cached, about 5 minutes each): Table 1 on static MNIST through the 40-d autoencoder embedding of Appendix I.1 (MNIST IDX
 files in ``~/.cache/organics/mnist`` or ``$ORGANICS_DATA``; nothing is downloaded; the scikit-learn
 digits if they are absent, and the script says so), first 20,000 training images, 5 epochs; Table 2
 on MNIST-1D (40 steps), 12 epochs; seeds 0, 1, 2.
