@@ -56,7 +56,8 @@ def run_row(row: tuple, args: argparse.Namespace, out_dir: Path) -> dict:
     label, model, hidden, clip_norm = row
     config = TrainConfig(
         model=model, task=args.task, hidden=hidden, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, clip_norm=clip_norm, weight_decay=WEIGHT_DECAY, limit=args.limit,
+        learning_rate=args.learning_rate, lr_schedule=args.lr_schedule, clip_norm=clip_norm,
+        weight_decay=WEIGHT_DECAY, limit=args.limit,
     )  # fmt: skip
     summary = train_seeds(config, args.seeds, out_dir / label, label=label)
     return {"label": label, "model": model, "hidden": hidden, "clip_norm": clip_norm, **summary}
@@ -65,7 +66,8 @@ def run_row(row: tuple, args: argparse.Namespace, out_dir: Path) -> dict:
 def print_table(results: dict) -> None:
     rows = results["rows"]
     print(f"\n{results['task']} ({results['epochs']} epochs, limit {results['limit']}, seeds {results['seeds']}, "
-          f"lr {results['learning_rate']}, batch {results['batch_size']}, {results['dtype']})")  # fmt: skip
+          f"lr {results['learning_rate']} ({results['lr_schedule']}), batch {results['batch_size']}, "
+          f"{results['dtype']})")  # fmt: skip
     print(f"{'model':<18}{'test accuracy':>20}{'best epoch':>14}{'s/epoch':>10}{'params':>9}")
     for row in rows.values():
         acc, best, sec = row["test_accuracy"], row["best_epoch"], row["seconds_per_epoch"]
@@ -84,6 +86,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="examples per split (reduced run)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                        help="cosine: decay the learning rate to 0 over the run")  # fmt: skip
     parser.add_argument("--rows", nargs="+", choices=[r[0] for r in ROWS], default=[r[0] for r in ROWS])
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/learning_accuracy"))
@@ -99,8 +103,8 @@ def main() -> None:
     out_dir = args.out / args.task
     results_path = out_dir / "results.json"
     settings = {"task": args.task, "epochs": args.epochs, "limit": args.limit, "seeds": args.seeds,
-                "batch_size": args.batch_size, "learning_rate": args.learning_rate, "dtype": args.dtype,
-                "weight_decay": WEIGHT_DECAY}  # fmt: skip
+                "batch_size": args.batch_size, "learning_rate": args.learning_rate, "lr_schedule": args.lr_schedule,
+                "dtype": args.dtype, "weight_decay": WEIGHT_DECAY}  # fmt: skip
 
     def stored() -> dict:
         """The table on disk (rows written by other invocations too), or a fresh one for another protocol."""

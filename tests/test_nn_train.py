@@ -35,12 +35,12 @@ def finished(tmp_path_factory):
 
 
 def test_config_validation_and_json_round_trip():
-    config = dataclasses.replace(CONFIG, clip_norm=1.5, weight_decay=1e-5, data_dir="/data", limit=9,
-                                 model="organics-fp", options={"depth": 2, "readout": "potential"})  # fmt: skip
+    config = dataclasses.replace(CONFIG, clip_norm=1.5, weight_decay=1e-5, lr_schedule="cosine", data_dir="/data",
+                                 limit=9, model="organics-fp", options={"depth": 2, "readout": "potential"})  # fmt: skip
     assert TrainConfig.from_json(config.to_json()) == config
     bad = {"model": "rnn", "task": "cifar", "hidden": 0, "epochs": 0, "batch_size": 0, "learning_rate": 0.0,
-           "optimizer": "lbfgs", "clip_norm": -1.0, "weight_decay": -1e-3, "seed": -1, "limit": 0,
-           "options": {"gate": "sqrt"}, "embedding": True}  # fmt: skip
+           "optimizer": "lbfgs", "lr_schedule": "step", "clip_norm": -1.0, "weight_decay": -1e-3, "seed": -1,
+           "limit": 0, "options": {"gate": "sqrt"}, "embedding": True}  # fmt: skip
     for name, value in bad.items():
         with pytest.raises(ValueError, match="options" if name == "options" else name):
             dataclasses.replace(CONFIG, **{name: value})
@@ -99,6 +99,37 @@ def test_interrupted_run_resumes_to_identical_numbers(finished, tmp_path):
     # a finished run is not retrained by a rerun of the same command
     again = train(CONFIG, tmp_path, progress=lambda *args: pytest.fail("a finished run was retrained"))
     assert again.test_accuracy == reference.test_accuracy
+
+
+def test_cosine_schedule_decays_to_zero_and_resumes_where_it_stopped(tmp_path):
+    """SGD on the loss theta (gradient 1) moves theta by exactly the learning rate of each step."""
+    config = dataclasses.replace(CONFIG, optimizer="sgd", lr_schedule="cosine", epochs=2)
+    optimizer = training.make_optimizer(config, steps_per_epoch=3)
+    theta, state, rates = jnp.zeros(()), None, []
+    state = optimizer.init(theta)
+    for _ in range(7):
+        updates, state = optimizer.update(jnp.ones(()), state, theta)
+        rates.append(-float(updates))
+    k = np.arange(7)
+    expected = 0.5 * config.learning_rate * (1 + np.cos(np.pi * np.minimum(k, 6) / 6))
+    np.testing.assert_allclose(rates, expected, rtol=1e-12, atol=1e-15)
+    assert rates[0] == config.learning_rate and rates[6] == 0.0
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        training.make_optimizer(config)
+    # an interrupted cosine run continues the schedule: same numbers as an uninterrupted one
+    reference = train(config, tmp_path / "whole")
+
+    def interrupt_after_epoch_1(epoch, step, steps, row):
+        if row is not None and epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "resumed", progress=interrupt_after_epoch_1)
+    resumed = train(config, tmp_path / "resumed")
+    assert strip_times(resumed.history) == strip_times(reference.history)
+    constant = train(dataclasses.replace(config, lr_schedule="constant"), tmp_path / "constant")
+    assert strip_times(constant.history)[0] == strip_times(reference.history)[0]  # same initial model...
+    assert constant.history[1]["train_loss"] != reference.history[1]["train_loss"]  # ...other rates
 
 
 def test_other_configuration_refused_unless_overwrite(finished, tmp_path):

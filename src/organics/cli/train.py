@@ -91,6 +91,7 @@ def train_command(
     batch_size: Annotated[int, typer.Option(help="Minibatch size (>= 1).")] = 256,
     learning_rate: Annotated[float, typer.Option(help="Learning rate (> 0).")] = 1e-3,
     optimizer: Annotated[str, typer.Option(help="adam, sgd or rmsprop.")] = "adam",
+    lr_schedule: Annotated[str, typer.Option(help="constant, or cosine (decay to 0 over the run).")] = "constant",
     clip_norm: Annotated[
         Optional[float], typer.Option(help="Clip the global gradient norm to this value (> 0); default: no clipping.")
     ] = None,
@@ -119,19 +120,20 @@ def train_command(
     """
     from ..nn.data import TASKS, DataError
     from ..nn.models import MODELS
-    from ..nn.train import OPTIMIZERS, TrainConfig, TrainError, train
+    from ..nn.train import LR_SCHEDULES, OPTIMIZERS, TrainConfig, TrainError, train
     from ..plot.training import plot_training
 
     check_choice("--model", model, MODELS)
     check_choice("--task", task, TASKS)
     check_choice("--optimizer", optimizer, OPTIMIZERS)
+    check_choice("--lr-schedule", lr_schedule, LR_SCHEDULES)
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     if not chosen or any(f not in ("png", "pdf", "svg") for f in chosen):
         fail(f"--formats must list png, pdf or svg; got {formats!r}")
     try:
         config = TrainConfig(model=model, task=task, hidden=hidden, epochs=epochs, batch_size=batch_size,
-                             learning_rate=learning_rate, optimizer=optimizer, clip_norm=clip_norm,
-                             weight_decay=weight_decay, seed=seed, data_dir=data_dir, limit=limit,
+                             learning_rate=learning_rate, optimizer=optimizer, lr_schedule=lr_schedule,
+                             clip_norm=clip_norm, weight_decay=weight_decay, seed=seed, data_dir=data_dir, limit=limit,
                              embedding=embedding, options=_parse_options(option or []))  # fmt: skip
     except ValueError as error:
         fail(str(error))

@@ -6,10 +6,12 @@ the mean cross-entropy
 .. math:: L = -\frac{1}{B}\sum_{n=1}^{B} \log \operatorname{softmax}(f_\theta(x_n))_{c_n}
 
 (backpropagation through time for sequence models), Adam with default moment parameters (or SGD /
-RMSprop), optional weight decay added to the gradient (:math:`g \leftarrow g + \lambda\theta`, as
-PyTorch's ``weight_decay``; the paper uses :math:`\lambda = 10^{-5}`, Table 6), no gradient
-clipping unless ``clip_norm`` is given (the paper trains ORGaNICs without clipping, Section 6.2),
-validation after every epoch and **model selection on validation accuracy**: the test set is
+RMSprop) at a constant learning rate (as in the paper) or on a cosine schedule, :math:`\eta_k =
+\tfrac{\eta_0}{2}(1 + \cos(\pi k / K))` over the :math:`K` steps of the run (Loshchilov & Hutter, ICLR
+2017, without restarts), optional weight decay added to the gradient (:math:`g \leftarrow g +
+\lambda\theta`, as PyTorch's ``weight_decay``; the paper uses :math:`\lambda = 10^{-5}`, Table 6), no
+gradient clipping unless ``clip_norm`` is given (the paper trains ORGaNICs without clipping, Section
+6.2), validation after every epoch and **model selection on validation accuracy**: the test set is
 evaluated once, with the parameters of the best validation epoch (epoch 0 is the initial model).
 
 Every epoch the stability diagnostics of the model
@@ -54,6 +56,7 @@ from .data import TASKS, Task, load_task
 from .models import MODELS, OPTIONS, SEQUENCE_MODELS, build_classifier, parameter_count, stability_diagnostics
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+LR_SCHEDULES = ("constant", "cosine")
 DIAGNOSTIC_BATCH = 32
 COMPLETED, NON_FINITE, RUNNING = "completed", "non-finite", "running"
 
@@ -89,14 +92,15 @@ class TrainConfig:
 
     ``model`` one of :data:`organics.nn.models.MODELS`; ``task`` one of :data:`organics.nn.data.TASKS`;
     ``hidden`` (>= 1) hidden units; ``epochs`` (>= 1); ``batch_size`` (>= 1); ``learning_rate`` (> 0);
-    ``optimizer`` adam, sgd or rmsprop; ``clip_norm`` (> 0) clips the global gradient norm, ``None``
-    (default) does not clip; ``weight_decay`` (>= 0) adds ``weight_decay * theta`` to the gradient;
-    ``seed`` (>= 0) seeds the initialization, the shuffles and the validation split; ``data_dir``
-    holds the MNIST files; ``limit`` (>= 1) keeps that many examples per split; ``embedding``
+    ``optimizer`` adam, sgd or rmsprop; ``lr_schedule`` ``"constant"`` (default, as in the paper) or
+    ``"cosine"`` (from ``learning_rate`` down to 0 over the ``epochs`` of the run); ``clip_norm`` (> 0) clips
+    the global gradient norm, ``None`` (default) does not clip; ``weight_decay`` (>= 0) adds ``weight_decay *
+    theta`` to the gradient; ``seed`` (>= 0) seeds the initialization, the shuffles and the validation split;
+    ``data_dir`` holds the MNIST files; ``limit`` (>= 1) keeps that many examples per split; ``embedding``
     (``static-mnist`` only) feeds the 40-d autoencoder code of Appendix I.1 instead of the pixels
-    (:func:`organics.nn.data.autoencoder_task`); ``options``
-    are passed to :func:`organics.nn.models.build_classifier` (names in
-    :data:`organics.nn.models.OPTIONS`, values JSON scalars or lists of numbers), e.g. ``{"depth": 2}`` for the two-layer
+    (:func:`organics.nn.data.autoencoder_task`); ``options`` are passed to
+    :func:`organics.nn.models.build_classifier` (names in :data:`organics.nn.models.OPTIONS`, values JSON
+    scalars or lists of numbers), e.g. ``{"depth": 2}`` for the two-layer
     static ORGaNICs of Table 1 or ``{"learn_time_constants": False}`` for Table 2's fixed time constants.
     """
 
@@ -107,6 +111,7 @@ class TrainConfig:
     batch_size: int = 256
     learning_rate: float = 1e-3
     optimizer: str = "adam"
+    lr_schedule: str = "constant"
     clip_norm: float | None = None
     weight_decay: float = 0.0
     seed: int = 0
@@ -122,6 +127,8 @@ class TrainConfig:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; got {self.task!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; got {self.lr_schedule!r}")
         for name, minimum in (("hidden", 1), ("epochs", 1), ("batch_size", 1), ("seed", 0)):
             _check_int(name, getattr(self, name), minimum)
         _check_number("learning_rate", self.learning_rate, positive=True)
@@ -285,22 +292,32 @@ def _prepare_directory(config: TrainConfig, out_dir: Path, overwrite: bool) -> N
 
 
 # ------------------------------------------------------------------------------------------ optimization
-def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+def make_optimizer(config: TrainConfig, steps_per_epoch: int | None = None) -> optax.GradientTransformation:
     """Optional global-norm clipping, optional coupled weight decay, then Adam/SGD/RMSprop at ``learning_rate``.
 
+    ``lr_schedule="cosine"`` decays the learning rate to 0 over ``config.epochs * steps_per_epoch``
+    steps (the step count lives in the optimizer state, so a resumed run continues the schedule).
     The same settings return the same object, so the jitted steps compiled for it are reused.
     """
-    return _optimizer(config.optimizer, config.learning_rate, config.clip_norm, config.weight_decay)
+    decay_steps = None
+    if config.lr_schedule == "cosine":
+        if steps_per_epoch is None:
+            raise ValueError("steps_per_epoch is needed for lr_schedule 'cosine'")
+        _check_int("steps_per_epoch", steps_per_epoch, 1)
+        decay_steps = config.epochs * steps_per_epoch
+    return _optimizer(config.optimizer, config.learning_rate, decay_steps, config.clip_norm, config.weight_decay)
 
 
 @functools.lru_cache(maxsize=32)
-def _optimizer(name: str, learning_rate: float, clip_norm: float | None, weight_decay: float):
+def _optimizer(name: str, learning_rate: float, decay_steps: int | None, clip_norm: float | None,
+               weight_decay: float):  # fmt: skip
     parts = []
     if clip_norm is not None:
         parts.append(optax.clip_by_global_norm(clip_norm))
     if weight_decay > 0:
         parts.append(optax.add_decayed_weights(weight_decay))
-    parts.append({"adam": optax.adam, "sgd": optax.sgd, "rmsprop": optax.rmsprop}[name](learning_rate))
+    rate = learning_rate if decay_steps is None else optax.cosine_decay_schedule(learning_rate, decay_steps)
+    parts.append({"adam": optax.adam, "sgd": optax.sgd, "rmsprop": optax.rmsprop}[name](rate))
     return optax.chain(*parts)
 
 
@@ -398,11 +415,11 @@ def train(
     params = _strongly_typed(params)
     out_dir.mkdir(parents=True, exist_ok=True)  # only now that the data and the model are known to work
     _write_atomic(out_dir / "config.json", (config.to_json() + "\n").encode())
-    optimizer = make_optimizer(config)
-    opt_state = optimizer.init(params)
-    diag_batch = task.x_test[:DIAGNOSTIC_BATCH].astype(_float_dtype(params))
     n_train, bs = task.y_train.size, config.batch_size
     steps = -(-n_train // bs)
+    optimizer = make_optimizer(config, steps)
+    opt_state = optimizer.init(params)
+    diag_batch = task.x_test[:DIAGNOSTIC_BATCH].astype(_float_dtype(params))
 
     def epoch_row(epoch, train_loss, train_acc, params, started):
         val_loss, val_acc = _evaluate(params, static, task.x_val, task.y_val, bs)
