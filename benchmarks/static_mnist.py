@@ -6,7 +6,8 @@ Every model is trained by :func:`organics.nn.train.train` on the 40-d autoencode
 (``load_task("static-mnist", embedding=True)``, Appendix I.1; the embedding is computed once and
 cached) with the settings of Table 6: Adam, learning rate 1e-3, weight decay 1e-5, batch 256, model
 selection on the 3,000 validation images (``--lr-schedule cosine`` decays the learning rate to 0 over
-the run instead of keeping it constant). Models (``--models``):
+the run instead of keeping it constant; ``--input-noise S`` adds Gaussian noise of standard deviation
+``S`` to the standardized training codes). Models (``--models``):
 
 * ``fp80`` -- one static ORGaNICs layer (Eq. 133) of ``N1 = 80`` neurons and a linear readout;
 * ``fp50`` -- the same with ``N1 = 50``;
@@ -46,8 +47,8 @@ def _organics(model: str) -> tuple[int, dict]:
     return widths[0], ({"widths": widths} if len(widths) > 1 else {})
 
 
-def config(model: str, epochs: int, limit: int | None, data_dir: str | None, lr_schedule: str = "constant"
-           ) -> TrainConfig:  # fmt: skip
+def config(model: str, epochs: int, limit: int | None, data_dir: str | None, lr_schedule: str = "constant",
+           input_noise: float = 0.0) -> TrainConfig:  # fmt: skip
     """The training configuration of ``model`` (its seed is set per run by ``train_seeds``)."""
     if model in ORGANICS_WIDTHS:
         name, (hidden, options) = "organics-fp", _organics(model)
@@ -57,8 +58,8 @@ def config(model: str, epochs: int, limit: int | None, data_dir: str | None, lr_
         hidden = matched_mlp_width("organics-fp", input_size=INPUT_SIZE, n_classes=N_CLASSES, hidden=matched_hidden,
                                    **matched_options)  # fmt: skip
     return TrainConfig(model=name, task="static-mnist", hidden=hidden, epochs=epochs, batch_size=256,
-                       learning_rate=1e-3, lr_schedule=lr_schedule, weight_decay=1e-5, data_dir=data_dir,
-                       limit=limit, embedding=True, options=options)  # fmt: skip
+                       learning_rate=1e-3, lr_schedule=lr_schedule, weight_decay=1e-5, input_noise=input_noise,
+                       data_dir=data_dir, limit=limit, embedding=True, options=options)  # fmt: skip
 
 
 def main() -> None:
@@ -70,12 +71,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="examples per split (quick runs)")
     parser.add_argument("--data-dir", default=None, help="directory of the MNIST IDX files")
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
+    parser.add_argument("--input-noise", type=float, default=0.0, help="noise sd on the training codes (>= 0)")
     args = parser.parse_args()
     if args.epochs < 1:
         parser.error(f"--epochs must be >= 1; got {args.epochs}")
     summary = {}
     for model in args.models:
-        cfg = config(model, args.epochs, args.limit, args.data_dir, args.lr_schedule)
+        cfg = config(model, args.epochs, args.limit, args.data_dir, args.lr_schedule, args.input_noise)
         summary[model] = {"hidden": cfg.hidden, **train_seeds(cfg, args.seeds, args.out / model, label=model)}
         accuracy = summary[model]["test_accuracy"]
         print(f"{model}: test accuracy {100 * accuracy['mean']:.2f} +- {100 * accuracy['sd']:.2f} % over "

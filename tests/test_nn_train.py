@@ -24,6 +24,12 @@ training = importlib.import_module("organics.nn.train")  # the module, even if a
 CONFIG = TrainConfig(model="mlp", task="digits", hidden=24, epochs=3, batch_size=64, learning_rate=1e-2, seed=1)
 
 
+def interrupt_after_epoch_1(epoch, step, steps, row):
+    """A progress callback that kills a run once epoch 1 is stored."""
+    if row is not None and epoch == 1:
+        raise KeyboardInterrupt
+
+
 def strip_times(history):
     return [{k: v for k, v in row.items() if k != "time_s"} for row in history]
 
@@ -35,12 +41,13 @@ def finished(tmp_path_factory):
 
 
 def test_config_validation_and_json_round_trip():
-    config = dataclasses.replace(CONFIG, clip_norm=1.5, weight_decay=1e-5, lr_schedule="cosine", data_dir="/data",
-                                 limit=9, model="organics-fp", options={"depth": 2, "readout": "potential"})  # fmt: skip
+    config = dataclasses.replace(CONFIG, clip_norm=1.5, weight_decay=1e-5, lr_schedule="cosine", input_noise=0.1,
+                                 data_dir="/data", limit=9, model="organics-fp",
+                                 options={"depth": 2, "readout": "potential"})  # fmt: skip
     assert TrainConfig.from_json(config.to_json()) == config
     bad = {"model": "rnn", "task": "cifar", "hidden": 0, "epochs": 0, "batch_size": 0, "learning_rate": 0.0,
-           "optimizer": "lbfgs", "lr_schedule": "step", "clip_norm": -1.0, "weight_decay": -1e-3, "seed": -1,
-           "limit": 0, "options": {"gate": "sqrt"}, "embedding": True}  # fmt: skip
+           "optimizer": "lbfgs", "lr_schedule": "step", "clip_norm": -1.0, "weight_decay": -1e-3, "input_noise": -0.1,
+           "seed": -1, "limit": 0, "options": {"gate": "sqrt"}, "embedding": True}  # fmt: skip
     for name, value in bad.items():
         with pytest.raises(ValueError, match="options" if name == "options" else name):
             dataclasses.replace(CONFIG, **{name: value})
@@ -78,10 +85,6 @@ def test_tiny_run_learns_and_selects_on_validation(finished):
 def test_interrupted_run_resumes_to_identical_numbers(finished, tmp_path):
     out_ref, reference = finished
 
-    def interrupt_after_epoch_1(epoch, step, steps, row):
-        if row is not None and epoch == 1:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
         train(CONFIG, tmp_path, progress=interrupt_after_epoch_1)
     assert len(json.loads((tmp_path / "metrics.json").read_text())["history"]) == 2  # epochs 0 and 1 stored
@@ -101,11 +104,11 @@ def test_interrupted_run_resumes_to_identical_numbers(finished, tmp_path):
     assert again.test_accuracy == reference.test_accuracy
 
 
-def test_cosine_schedule_decays_to_zero_and_resumes_where_it_stopped(tmp_path):
+def test_cosine_schedule_and_input_noise_resume_where_they_stopped(tmp_path):
     """SGD on the loss theta (gradient 1) moves theta by exactly the learning rate of each step."""
     config = dataclasses.replace(CONFIG, optimizer="sgd", lr_schedule="cosine", epochs=2)
     optimizer = training.make_optimizer(config, steps_per_epoch=3)
-    theta, state, rates = jnp.zeros(()), None, []
+    theta, rates = jnp.zeros(()), []
     state = optimizer.init(theta)
     for _ in range(7):
         updates, state = optimizer.update(jnp.ones(()), state, theta)
@@ -116,20 +119,18 @@ def test_cosine_schedule_decays_to_zero_and_resumes_where_it_stopped(tmp_path):
     assert rates[0] == config.learning_rate and rates[6] == 0.0
     with pytest.raises(ValueError, match="steps_per_epoch"):
         training.make_optimizer(config)
-    # an interrupted cosine run continues the schedule: same numbers as an uninterrupted one
+    # an interrupted run continues the schedule and the noise draws: same numbers as an uninterrupted one
+    config = dataclasses.replace(config, input_noise=0.5)
     reference = train(config, tmp_path / "whole")
-
-    def interrupt_after_epoch_1(epoch, step, steps, row):
-        if row is not None and epoch == 1:
-            raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         train(config, tmp_path / "resumed", progress=interrupt_after_epoch_1)
     resumed = train(config, tmp_path / "resumed")
     assert strip_times(resumed.history) == strip_times(reference.history)
-    constant = train(dataclasses.replace(config, lr_schedule="constant"), tmp_path / "constant")
-    assert strip_times(constant.history)[0] == strip_times(reference.history)[0]  # same initial model...
-    assert constant.history[1]["train_loss"] != reference.history[1]["train_loss"]  # ...other rates
+    for name, value in (("lr_schedule", "constant"), ("input_noise", 0.0)):
+        other = train(dataclasses.replace(config, **{name: value}), tmp_path / name)
+        assert strip_times(other.history)[0] == strip_times(reference.history)[0]  # same initial model...
+        assert other.history[1]["train_loss"] != reference.history[1]["train_loss"]  # ...trained otherwise
 
 
 def test_other_configuration_refused_unless_overwrite(finished, tmp_path):

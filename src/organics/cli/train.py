@@ -96,6 +96,9 @@ def train_command(
         Optional[float], typer.Option(help="Clip the global gradient norm to this value (> 0); default: no clipping.")
     ] = None,
     weight_decay: Annotated[float, typer.Option(help="Weight decay added to the gradient (>= 0).")] = 0.0,
+    input_noise: Annotated[
+        float, typer.Option(help="Standard deviation of Gaussian noise added to training inputs (>= 0).")
+    ] = 0.0,
     data_dir: Annotated[Optional[str], typer.Option(help="Directory holding the MNIST IDX files.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Keep this many examples per split (quick runs).")] = None,
     embedding: Annotated[
@@ -133,8 +136,9 @@ def train_command(
     try:
         config = TrainConfig(model=model, task=task, hidden=hidden, epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, optimizer=optimizer, lr_schedule=lr_schedule,
-                             clip_norm=clip_norm, weight_decay=weight_decay, seed=seed, data_dir=data_dir, limit=limit,
-                             embedding=embedding, options=_parse_options(option or []))  # fmt: skip
+                             clip_norm=clip_norm, weight_decay=weight_decay, input_noise=input_noise, seed=seed,
+                             data_dir=data_dir, limit=limit, embedding=embedding,
+                             options=_parse_options(option or []))  # fmt: skip
     except ValueError as error:
         fail(str(error))
     progress = _TrainProgress(epochs)

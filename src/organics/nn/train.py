@@ -11,7 +11,8 @@ RMSprop) at a constant learning rate (as in the paper) or on a cosine schedule, 
 2017, without restarts), optional weight decay added to the gradient (:math:`g \leftarrow g +
 \lambda\theta`, as PyTorch's ``weight_decay``; the paper uses :math:`\lambda = 10^{-5}`, Table 6), no
 gradient clipping unless ``clip_norm`` is given (the paper trains ORGaNICs without clipping, Section
-6.2), validation after every epoch and **model selection on validation accuracy**: the test set is
+6.2), optional Gaussian noise on the training inputs (``input_noise``, a regularizer the paper does not
+use), validation after every epoch and **model selection on validation accuracy**: the test set is
 evaluated once, with the parameters of the best validation epoch (epoch 0 is the initial model).
 
 Every epoch the stability diagnostics of the model
@@ -95,13 +96,14 @@ class TrainConfig:
     ``optimizer`` adam, sgd or rmsprop; ``lr_schedule`` ``"constant"`` (default, as in the paper) or
     ``"cosine"`` (from ``learning_rate`` down to 0 over the ``epochs`` of the run); ``clip_norm`` (> 0) clips
     the global gradient norm, ``None`` (default) does not clip; ``weight_decay`` (>= 0) adds ``weight_decay *
-    theta`` to the gradient; ``seed`` (>= 0) seeds the initialization, the shuffles and the validation split;
-    ``data_dir`` holds the MNIST files; ``limit`` (>= 1) keeps that many examples per split; ``embedding``
-    (``static-mnist`` only) feeds the 40-d autoencoder code of Appendix I.1 instead of the pixels
-    (:func:`organics.nn.data.autoencoder_task`); ``options`` are passed to
+    theta`` to the gradient; ``input_noise`` (>= 0) is the standard deviation of Gaussian noise added to every
+    training input (a fresh draw per step; validation and test inputs are clean); ``seed`` (>= 0) seeds the
+    initialization, the shuffles and the validation split; ``data_dir`` holds the MNIST files; ``limit`` (>= 1)
+    keeps that many examples per split; ``embedding`` (``static-mnist`` only) feeds the 40-d autoencoder code of
+    Appendix I.1 instead of the pixels (:func:`organics.nn.data.autoencoder_task`); ``options`` are passed to
     :func:`organics.nn.models.build_classifier` (names in :data:`organics.nn.models.OPTIONS`, values JSON
-    scalars or lists of numbers), e.g. ``{"depth": 2}`` for the two-layer
-    static ORGaNICs of Table 1 or ``{"learn_time_constants": False}`` for Table 2's fixed time constants.
+    scalars or lists of numbers), e.g. ``{"depth": 2}`` for the two-layer static ORGaNICs of Table 1 or
+    ``{"learn_time_constants": False}`` for Table 2's fixed time constants.
     """
 
     model: str
@@ -114,6 +116,7 @@ class TrainConfig:
     lr_schedule: str = "constant"
     clip_norm: float | None = None
     weight_decay: float = 0.0
+    input_noise: float = 0.0
     seed: int = 0
     data_dir: str | None = None
     limit: int | None = None
@@ -133,6 +136,7 @@ class TrainConfig:
             _check_int(name, getattr(self, name), minimum)
         _check_number("learning_rate", self.learning_rate, positive=True)
         _check_number("weight_decay", self.weight_decay, positive=False)
+        _check_number("input_noise", self.input_noise, positive=False)
         if self.clip_norm is not None:
             _check_number("clip_norm", self.clip_norm, positive=True)
         if self.limit is not None:
@@ -343,8 +347,14 @@ def _batch_loss(params, static, x, y, w):
 
 
 @eqx.filter_jit
-def _train_step(params, static, optimizer, opt_state, x, y, w):
-    """One optimizer step; a step whose loss or gradient is not finite leaves parameters and state unchanged."""
+def _train_step(params, static, optimizer, opt_state, x, y, w, noise_key=None, noise_std: float = 0.0):
+    """One optimizer step; a step whose loss or gradient is not finite leaves parameters and state unchanged.
+
+    ``noise_std`` > 0 adds Gaussian noise of that standard deviation (drawn from ``noise_key``) to the inputs.
+    """
+    if noise_std > 0:
+        x = x.astype(_float_dtype(params))
+        x = x + noise_std * jax.random.normal(noise_key, x.shape, x.dtype)
     (loss, (total, correct)), grads = jax.value_and_grad(_batch_loss, has_aux=True)(params, static, x, y, w)
     finite = jnp.isfinite(loss) & jnp.all(jnp.array([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)]))
     updates, new_state = optimizer.update(grads, opt_state, params)
@@ -451,7 +461,8 @@ def train(
         total = correct = 0.0
         for step, (idx, weight) in enumerate(_batches(order, bs), start=1):
             params, opt_state, batch_total, batch_correct, finite = _train_step(
-                params, static, optimizer, opt_state, task.x_train[idx], task.y_train[idx], weight
+                params, static, optimizer, opt_state, task.x_train[idx], task.y_train[idx], weight,
+                jax.random.fold_in(shuffle_key, step), config.input_noise,
             )
             if not bool(finite):
                 meta["status"] = NON_FINITE
