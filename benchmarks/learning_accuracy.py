@@ -27,6 +27,7 @@ from pathlib import Path
 import jax
 
 import organics  # noqa: F401  (enables float64; --dtype float32 switches it off again below)
+from organics.nn.train import LR_SCHEDULES
 
 #: (row label, model, hidden units, clip_norm) -- the rows of the table.
 ROWS: tuple[tuple[str, str, int, float | None], ...] = (
@@ -86,7 +87,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="examples per split (reduced run)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
-    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
                         help="cosine: decay the learning rate to 0 over the run")  # fmt: skip
     parser.add_argument("--rows", nargs="+", choices=[r[0] for r in ROWS], default=[r[0] for r in ROWS])
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")

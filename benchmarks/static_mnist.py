@@ -32,7 +32,7 @@ from pathlib import Path
 
 import organics  # noqa: F401  (float64)
 from organics.nn.models import matched_mlp_width
-from organics.nn.train import TrainConfig, train_seeds
+from organics.nn.train import LR_SCHEDULES, TrainConfig, train_seeds
 
 INPUT_SIZE, N_CLASSES = 40, 10
 #: Widths of the ORGaNICs layers of each fixed-point model.
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--limit", type=int, default=None, help="examples per split (quick runs)")
     parser.add_argument("--data-dir", default=None, help="directory of the MNIST IDX files")
-    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant")
     parser.add_argument("--input-noise", type=float, default=0.0, help="noise sd on the training codes (>= 0)")
     args = parser.parse_args()
     if args.epochs < 1:

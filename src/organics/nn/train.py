@@ -462,7 +462,8 @@ def train(
         for step, (idx, weight) in enumerate(_batches(order, bs), start=1):
             params, opt_state, batch_total, batch_correct, finite = _train_step(
                 params, static, optimizer, opt_state, task.x_train[idx], task.y_train[idx], weight,
-                jax.random.fold_in(shuffle_key, step), config.input_noise,
+                noise_key=jax.random.fold_in(shuffle_key, step) if config.input_noise > 0 else None,
+                noise_std=config.input_noise,
             )
             if not bool(finite):
                 meta["status"] = NON_FINITE
